@@ -1,0 +1,1 @@
+"""GAN losses and regularizers: functions of the discriminator's outputs."""

@@ -1,0 +1,21 @@
+"""Parameters of the built-in losses and penalties (torch-free)."""
+
+from pydantic import Field
+
+from genbench.settings import StrictModel
+
+
+class NoParams(StrictModel):
+    """This entry takes no parameters."""
+
+
+class WganParams(StrictModel):
+    clip: float = Field(0.01, gt=0, description="critic weights are clipped to [-clip, clip]")
+
+
+class WganGpParams(StrictModel):
+    gp_weight: float = Field(10.0, ge=0, description="weight of the gradient penalty (lambda)")
+
+
+class R1Params(StrictModel):
+    gamma: float = Field(10.0, ge=0, description="R1 weight: gamma/2 * E||grad D(real)||^2")

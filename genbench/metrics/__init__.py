@@ -1,0 +1,1 @@
+"""Metrics: registered functions of (generated, reference) samples, and training signals."""

@@ -1,0 +1,44 @@
+"""The uniform surface of a sample metric: a function of (generated, reference) samples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+
+
+@dataclass
+class MetricResult:
+    values: dict[str, float]
+    #: indices of the true modes covered, when the metric knows the modes (for mode hopping)
+    covered_modes: list[int] | None = None
+
+
+class Metric(Protocol):
+    """Registered metrics are built with their parameters and called at every evaluation.
+
+    ``dataset`` gives what the reference samples cannot: the true mode centres, where known.
+    ``protocol`` says what the values depend on beyond the samples (version, parameters, feature
+    space); the trainer adds the sample counts and the reference set.
+    """
+
+    def __call__(self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any) -> MetricResult: ...
+
+    def protocol(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class MetricProtocol:
+    name: str
+    version: int
+    feature_space: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.name,
+            "metric_version": self.version,
+            "feature_space": self.feature_space,
+            **self.params,
+        }

@@ -1,0 +1,1 @@
+"""Generators and discriminators, and loaders of pretrained generators."""

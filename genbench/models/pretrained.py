@@ -1,0 +1,65 @@
+"""Loaders of saved generators, so a suite can evaluate models it did not train.
+
+``export`` (``torch.export.save``) is the recommended format: TorchScript is deprecated in current
+PyTorch. A ``state_dict`` is loaded with ``torch.load(weights_only=True)`` into the module that the
+user's factory builds, so nothing is ever unpickled as arbitrary objects.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from genbench.errors import GenbenchError
+from genbench.models.parts import GanParts
+from genbench.registry import import_object
+
+
+def load_export(path: str, factory: str | None, factory_kwargs: dict[str, Any]) -> nn.Module:
+    return torch.export.load(path).module()
+
+
+def load_torchscript(path: str, factory: str | None, factory_kwargs: dict[str, Any]) -> nn.Module:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return torch.jit.load(path, map_location="cpu")
+
+
+def load_state_dict(path: str, factory: str | None, factory_kwargs: dict[str, Any]) -> nn.Module:
+    module = import_object(factory)(**factory_kwargs)
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        module.load_state_dict(state)
+    except (RuntimeError, TypeError) as mismatch:
+        raise GenbenchError(f"{path} does not fit the module built by {factory}: {mismatch}") from None
+    return module
+
+
+LOADERS: dict[str, Callable[[str, str | None, dict[str, Any]], nn.Module]] = {
+    "export": load_export,
+    "torchscript": load_torchscript,
+    "state_dict": load_state_dict,
+}
+
+
+def load_pretrained(
+    data_shape: tuple[int, ...],
+    format: str,
+    path: str,
+    latent_dim: int,
+    factory: str | None = None,
+    factory_kwargs: dict[str, Any] | None = None,
+    sha256: str | None = None,
+) -> GanParts:
+    """A saved generator mapping z of shape (N, latent_dim) to samples; it has no discriminator."""
+    try:
+        generator = LOADERS[format](path, factory, factory_kwargs or {})
+    except GenbenchError:
+        raise
+    except Exception as error:
+        raise GenbenchError(f"cannot load the {format} generator at {path}: {error}") from error
+    return GanParts(generator=generator, discriminator=None, latent_dim=latent_dim)

@@ -1,0 +1,60 @@
+"""The record of one trial: what the runner hands to the store, and what reports read back.
+
+A plain pydantic model, torch-free, so that ``report`` and ``check`` can load results on a machine
+without a GPU. Curves (step, metric, value) travel beside it as rows and are stored as CSV.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class TrialStatus(str, Enum):
+    FINISHED = "finished"
+    DIVERGED = "diverged"
+    FAILED = "failed"
+
+
+#: statuses that a resumed run does not redo: a diverged trial diverges again (training is seeded),
+#: while a failed one may have failed for a reason outside the trial (memory, a missing file).
+DONE_STATUSES = (TrialStatus.FINISHED, TrialStatus.DIVERGED)
+
+
+class ModeSet(BaseModel):
+    """The true modes covered at one evaluation, kept so reports can measure mode hopping."""
+
+    step: int
+    modes: list[int]
+
+
+class CurvePoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    step: int
+    metric: str
+    value: float
+
+
+class TrialRecord(BaseModel):
+    """Everything known about one trial after it ran (or failed to)."""
+
+    id: str
+    suite: str
+    status: TrialStatus
+    spec: dict[str, Any]
+    grid: dict[str, str]
+    grid_columns: dict[str, Any]
+    metrics: dict[str, float] = {}
+    #: per metric key, what its value depends on (sample counts, reference set, feature space,
+    #: metric version): two values are comparable only when their protocols are equal
+    protocols: dict[str, dict[str, Any]] = {}
+    diverged_step: int | None = None
+    error: str | None = None
+    timings: dict[str, float] = {}
+    environment: dict[str, str] = {}
+    covered_modes: list[ModeSet] = []
+    started_at: str
+    finished_at: str

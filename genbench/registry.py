@@ -1,0 +1,88 @@
+"""One small generic registry of named, lazily imported components.
+
+Entries are declared as ``"package.module:attribute"`` strings so that listing and validating a
+suite never imports torch; the target is imported only when a trial is built. Each entry may carry a
+pydantic model of its parameters (also lazy), which suites are validated against. A suite may name
+user code directly as ``my_package.module:factory`` instead of a registered name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from genbench.errors import GenbenchError
+
+
+def import_object(path: str) -> Any:
+    """Import ``package.module:attribute`` and return the attribute."""
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise GenbenchError(f"'{path}' is not of the form 'package.module:attribute'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise GenbenchError(f"cannot import module '{module_name}' named by '{path}': {error}") from error
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise GenbenchError(f"module '{module_name}' has no attribute '{attribute}' ('{path}')") from None
+
+
+def is_user_reference(name: str) -> bool:
+    """A name of the form ``package.module:factory`` points at user code instead of a registry entry."""
+    return ":" in name
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    target: str
+    description: str
+    params: str | None = None
+
+    def load(self) -> Any:
+        return import_object(self.target)
+
+    def params_model(self) -> type[BaseModel] | None:
+        return import_object(self.params) if self.params else None
+
+
+class Registry:
+    """Named entries of one kind (datasets, models, losses, ...)."""
+
+    def __init__(self, kind: str, allows_user_code: bool = False) -> None:
+        self.kind = kind
+        self.allows_user_code = allows_user_code
+        self._entries: dict[str, Entry] = {}
+
+    def register(self, name: str, target: str, description: str, params: str | None = None) -> None:
+        if name in self._entries:
+            raise ValueError(f"{self.kind} '{name}' is registered twice")
+        self._entries[name] = Entry(name, target, description, params)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def entries(self) -> list[Entry]:
+        return [self._entries[name] for name in self.names()]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+    def get(self, name: str) -> Entry:
+        """The entry called ``name``, or an error listing the known names and the closest match."""
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise GenbenchError(self.unknown_message(name)) from None
+
+    def unknown_message(self, name: str) -> str:
+        close = difflib.get_close_matches(name, self.names(), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        user_code = ", or 'package.module:factory' for your own code" if self.allows_user_code else ""
+        return f"unknown {self.kind} '{name}'.{hint} Allowed: {', '.join(self.names())}{user_code}"

@@ -1,0 +1,50 @@
+"""Suite-level settings for the stages after training: the report and the regression check.
+
+They live in the suite file (keys ``report:`` and ``check:``) and are copied into the run's
+``run.json``, so that ``genbench report`` and ``genbench check`` read them from stored results alone.
+Torch-free.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a typo in a suite must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SuccessCriterion(StrictModel):
+    """A trial succeeds when ``metric`` reaches ``threshold`` (in the metric's better direction)."""
+
+    metric: str = Field(description="final metric to test, e.g. modes_covered")
+    threshold: float = Field(description="value to reach, e.g. 8 for all modes of ring8")
+
+
+class ReportSettings(StrictModel):
+    metric: str = Field("modes_covered", description="headline metric of figures and comparisons")
+    group_by: list[str] | None = Field(
+        None, description="columns that define a group; default: every grid key except seed"
+    )
+    reference: str | None = Field(
+        None, description="label of the reference group for pairwise tests; default: the first group"
+    )
+    success: SuccessCriterion | None = None
+    heatmap: tuple[str, str] | None = Field(
+        None, description="two grid keys for the heatmap axes; default: the first two grid keys"
+    )
+
+
+class Tolerance(StrictModel):
+    """How much worse a metric may get before it can count as a regression."""
+
+    relative: float | None = Field(None, ge=0, description="fraction of the baseline mean")
+    absolute: float | None = Field(None, ge=0, description="in the metric's own units")
+
+
+class CheckSettings(StrictModel):
+    metrics: list[str] = Field(default_factory=list, description="metrics the regression check gates on")
+    tolerances: dict[str, Tolerance] = Field(default_factory=dict)
+    alpha: float = Field(0.05, gt=0, lt=1, description="significance level of the one-sided test")

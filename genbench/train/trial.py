@@ -1,0 +1,221 @@
+"""Run one trial end to end: build its parts, train (or only evaluate) and collect the record.
+
+Randomness is split into independent, seeded streams (initial weights, training data, training
+latents, evaluation latents, the reference set), so the same trial gives the same numbers on the
+CPU, and the reference set depends only on the dataset: every trial of a suite is evaluated
+against the same real samples.
+"""
+
+from __future__ import annotations
+
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import torch
+
+import genbench
+from genbench.errors import GenbenchError
+from genbench.metrics.keys import (
+    KEY_EVAL_SECONDS,
+    KEY_PEAK_MEMORY_MB,
+    KEY_SAMPLES_PER_SECOND,
+    KEY_TRAIN_SECONDS,
+)
+from genbench.optim import build_optimizer
+from genbench.records import CurvePoint, ModeSet, TrialRecord, TrialStatus
+from genbench.suite import Trial
+from genbench.train.build import TrialParts, build_trial_parts
+from genbench.train.evaluation import Evaluation, evaluate, evaluation_steps
+from genbench.train.gan import Divergence, GanStep, train_steps
+
+#: seeds of the random streams, offset from the trial seed so the streams never coincide
+DATA_STREAM, LATENT_STREAM, EVAL_STREAM = 1_000_003, 2_000_003, 3_000_017
+REFERENCE_SEED = 20_170_000
+SAVED_SAMPLES = 2000
+
+#: called with (steps done, steps in all) while a trial trains
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class TrialOutcome:
+    record: TrialRecord
+    curves: list[CurvePoint] = field(default_factory=list)
+    samples: np.ndarray | None = None
+    mode_centres: np.ndarray | None = None
+
+
+def environment(device: torch.device) -> dict[str, str]:
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    return {
+        "genbench": genbench.__version__,
+        "torch": torch.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "device": f"{device.type}: {name}",
+        "threads": str(torch.get_num_threads()),
+    }
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """CUDA: peak memory allocated by tensors; CPU: the process's peak resident set size."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def seeded(device: torch.device, seed: int) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def run_trial(
+    trial: Trial, suite_name: str, device: torch.device, progress: ProgressCallback | None = None
+) -> TrialOutcome:
+    """Train and evaluate ``trial``; raises on a failure (the runner records it), returns a
+    record with status ``diverged`` when the losses or samples stop being finite."""
+    started_at = now()
+    spec = trial.spec
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    torch.manual_seed(spec.seed)
+    parts = build_trial_parts(spec)
+    parts.networks.generator.to(device)
+    if parts.networks.discriminator is not None:
+        parts.networks.discriminator.to(device)
+
+    reference_count = spec.train.reference_samples or spec.train.eval_samples
+    reference = parts.dataset.sample(reference_count, seeded(device, REFERENCE_SEED))
+    eval_latents = parts.networks.latents(spec.train.eval_samples, seeded(device, spec.seed + EVAL_STREAM))
+    schedule = evaluation_steps(spec.train.steps, spec.train.eval_every)
+
+    def evaluate_now(step: int) -> Evaluation:
+        return evaluate(
+            step, parts.networks, parts.dataset, parts.metrics, eval_latents, reference, spec.train.batch_size
+        )
+
+    curves: list[CurvePoint] = []
+    mode_sets: list[ModeSet] = []
+    evaluations: list[Evaluation] = []
+    eval_seconds = 0.0
+    diverged_step = None
+    train_started = time.perf_counter()
+    for event in training_events(trial, parts, device, set(schedule), progress):
+        if isinstance(event, Divergence):
+            diverged_step = event.step
+            break
+        step, window_values = event
+        eval_started = time.perf_counter()
+        evaluation = evaluate_now(step)
+        eval_seconds += time.perf_counter() - eval_started
+        if not evaluation.finite:
+            diverged_step = step
+            break
+        evaluations.append(evaluation)
+        for metric, value in {**window_values, **evaluation.signals, **evaluation.values}.items():
+            curves.append(CurvePoint(step=step, metric=metric, value=value))
+        if evaluation.covered_modes is not None:
+            mode_sets.append(ModeSet(step=step, modes=evaluation.covered_modes))
+    train_seconds = time.perf_counter() - train_started - eval_seconds
+
+    last = evaluations[-1] if evaluations and diverged_step is None else None
+    timings = {
+        KEY_TRAIN_SECONDS: train_seconds,
+        KEY_EVAL_SECONDS: eval_seconds,
+        KEY_PEAK_MEMORY_MB: peak_memory_mb(device),
+    }
+    if spec.trains and diverged_step is None and train_seconds > 0:
+        consumed = spec.train.steps * spec.train.d_steps * spec.train.batch_size
+        timings[KEY_SAMPLES_PER_SECOND] = consumed / train_seconds
+    reference_protocol = {
+        "eval_samples": spec.train.eval_samples,
+        "reference_samples": reference_count,
+        "reference": {"dataset": spec.dataset.model_dump(mode="json"), "seed": REFERENCE_SEED},
+    }
+    record = TrialRecord(
+        id=trial.id,
+        suite=suite_name,
+        status=TrialStatus.DIVERGED if diverged_step is not None else TrialStatus.FINISHED,
+        spec=spec.model_dump(mode="json"),
+        grid=trial.grid,
+        grid_columns=trial.grid_columns,
+        metrics=last.values if last else {},
+        protocols=metric_protocols(parts, last, reference_protocol),
+        diverged_step=diverged_step,
+        timings=timings,
+        environment=environment(device),
+        covered_modes=mode_sets,
+        started_at=started_at,
+        finished_at=now(),
+    )
+    centres = getattr(parts.dataset, "mode_centres", None)
+    return TrialOutcome(
+        record=record,
+        curves=curves,
+        samples=last.samples[:SAVED_SAMPLES].cpu().numpy() if last else None,
+        mode_centres=centres.cpu().numpy() if centres is not None else None,
+    )
+
+
+def metric_protocols(
+    parts: TrialParts, evaluation: Evaluation | None, reference_protocol: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """For each final metric value, the protocol it was computed under."""
+    if evaluation is None:
+        return {}
+    protocols: dict[str, dict[str, Any]] = {}
+    for name, keys in evaluation.keys_by_metric.items():
+        protocol = {**parts.metrics[name].protocol(), **reference_protocol}
+        protocols.update({key: protocol for key in keys})
+    return protocols
+
+
+def training_events(
+    trial: Trial,
+    parts: TrialParts,
+    device: torch.device,
+    schedule: set[int],
+    progress: ProgressCallback | None,
+) -> Iterator[tuple[int, dict[str, float]] | Divergence]:
+    """(step, window signals) at each evaluation step, or a Divergence; step 0 only evaluates."""
+    spec = trial.spec
+    if not spec.trains:
+        yield 0, {}
+        return
+    if parts.loss is None or spec.optimizer is None or parts.networks.discriminator is None:
+        raise GenbenchError("training needs a loss, an optimizer and a model with a discriminator")
+    step_fn = GanStep(
+        networks=parts.networks,
+        dataset=parts.dataset,
+        loss=parts.loss,
+        penalty=parts.penalty,
+        generator_optimizer=build_optimizer(
+            spec.optimizer.name, spec.optimizer.params, "generator", parts.networks.generator.parameters()
+        ),
+        discriminator_optimizer=build_optimizer(
+            spec.optimizer.name,
+            spec.optimizer.params,
+            "discriminator",
+            parts.networks.discriminator.parameters(),
+        ),
+        batch_size=spec.train.batch_size,
+        d_steps=spec.train.d_steps,
+        data_rng=seeded(device, spec.seed + DATA_STREAM),
+        latent_rng=seeded(device, spec.seed + LATENT_STREAM),
+    )
+    def on_progress(step: int) -> None:
+        if progress is not None:
+            progress(step, spec.train.steps)
+
+    for event in train_steps(step_fn, spec.train.steps, schedule, device, on_progress):
+        yield event if isinstance(event, Divergence) else (event.step, event.values)

@@ -1,0 +1,32 @@
+"""Shared fixtures: small suites written into a temporary folder."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY_SUITE = """
+name: tiny
+dataset: {name: ring8}
+model: {name: mlp_gan, params: {latent_dim: 2, hidden: 16, depth: 2}}
+loss: ns
+optimizer: {name: adam, lr: 1.0e-3}
+train: {steps: 40, batch_size: 32, eval_every: 20, eval_samples: 256}
+metrics: [modes, prdc]
+"""
+
+
+@pytest.fixture
+def write_suite(tmp_path: Path):
+    """Write a suite text (dedented) to tmp_path and return its path."""
+
+    def write(text: str, name: str = "suite.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip())
+        return path
+
+    return write

@@ -1,0 +1,112 @@
+"""Each GAN loss and penalty against values computed by hand from its formula."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from genbench.losses.gan import (
+    HingeLoss,
+    LeastSquaresLoss,
+    MinimaxLoss,
+    NonSaturatingLoss,
+    WassersteinClipLoss,
+    WassersteinGradientPenaltyLoss,
+)
+from genbench.losses.penalties import R1Penalty
+
+REAL = [1.0, -2.0]
+FAKE = [0.5, 3.0]
+
+
+def sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values)
+
+
+EXPECTED = {
+    # loss: (discriminator loss, generator loss) on REAL, FAKE logits
+    NonSaturatingLoss: (
+        mean(-math.log(sigmoid(r)) for r in REAL) + mean(-math.log(1 - sigmoid(f)) for f in FAKE),
+        mean(-math.log(sigmoid(f)) for f in FAKE),
+    ),
+    MinimaxLoss: (
+        mean(-math.log(sigmoid(r)) for r in REAL) + mean(-math.log(1 - sigmoid(f)) for f in FAKE),
+        mean(math.log(1 - sigmoid(f)) for f in FAKE),
+    ),
+    WassersteinClipLoss: (mean(FAKE) - mean(REAL), -mean(FAKE)),
+    WassersteinGradientPenaltyLoss: (2.25, -1.75),
+    HingeLoss: (mean([0.0, 3.0]) + mean([1.5, 4.0]), -1.75),
+    LeastSquaresLoss: (0.5 * mean([0.0, 9.0]) + 0.5 * mean([0.25, 9.0]), 0.5 * mean([0.25, 4.0])),
+}
+
+
+@pytest.mark.parametrize("loss_class", list(EXPECTED))
+def test_loss_values_match_hand_computation(loss_class):
+    loss = loss_class()
+    real, fake = torch.tensor(REAL, dtype=torch.float64), torch.tensor(FAKE, dtype=torch.float64)
+    expected_d, expected_g = EXPECTED[loss_class]
+    assert loss.discriminator_loss(real, fake).item() == pytest.approx(expected_d, rel=1e-12)
+    assert loss.generator_loss(fake).item() == pytest.approx(expected_g, rel=1e-12)
+
+
+def linear_critic(weights: list[float]) -> nn.Module:
+    """D(x) = w . x: its input gradient is w everywhere, so penalties have closed forms."""
+    critic = nn.Linear(len(weights), 1, bias=False).double()
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([weights]))
+    return nn.Sequential(critic, nn.Flatten(0))
+
+
+def test_gradient_penalty_of_a_linear_critic_is_weight_times_squared_norm_gap():
+    critic = linear_critic([3.0, 4.0])  # ||w|| = 5
+    real, fake = torch.randn(16, 2, dtype=torch.float64), torch.randn(16, 2, dtype=torch.float64)
+    penalty = WassersteinGradientPenaltyLoss(gp_weight=10.0).discriminator_penalty(critic, real, fake)
+    assert penalty.item() == pytest.approx(10.0 * (5.0 - 1.0) ** 2)
+
+
+def test_r1_penalty_of_a_linear_critic_is_half_gamma_squared_norm():
+    critic = linear_critic([3.0, 4.0])
+    real = torch.randn(16, 2, dtype=torch.float64)
+    assert R1Penalty(gamma=10.0)(critic, real, real).item() == pytest.approx(0.5 * 10.0 * 25.0)
+
+
+def test_r1_penalty_uses_real_samples_only():
+    class Quadratic(nn.Module):
+        def forward(self, x):
+            return (x**2).sum(dim=1)  # grad = 2x, ||grad||^2 = 4 ||x||^2
+
+    real = torch.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+    fake = torch.full((2, 2), 100.0, dtype=torch.float64)
+    expected = 0.5 * 2.0 * mean([4 * 1.0, 4 * 4.0])
+    assert R1Penalty(gamma=2.0)(Quadratic(), real, fake).item() == pytest.approx(expected)
+
+
+def test_penalties_are_differentiable_in_the_critic_weights():
+    critic = linear_critic([3.0, 4.0])
+    real = torch.randn(8, 2, dtype=torch.float64)
+    R1Penalty(gamma=1.0)(critic, real, real).backward()
+    # d/dw of 0.5 * ||w||^2 is w
+    assert torch.allclose(critic[0].weight.grad, torch.tensor([[3.0, 4.0]], dtype=torch.float64))
+
+
+def test_weight_clipping_bounds_every_critic_parameter():
+    critic = nn.Sequential(nn.Linear(2, 8), nn.Linear(8, 1))
+    with torch.no_grad():
+        for parameter in critic.parameters():
+            parameter.mul_(100)
+    WassersteinClipLoss(clip=0.01).after_discriminator_step(critic)
+    assert all(parameter.abs().max() <= 0.01 for parameter in critic.parameters())
+
+
+def test_losses_without_network_hooks_add_no_penalty():
+    critic = linear_critic([1.0, 0.0])
+    x = torch.zeros(2, 2, dtype=torch.float64)
+    assert NonSaturatingLoss().discriminator_penalty(critic, x, x) is None

@@ -1,0 +1,195 @@
+"""Suite files: every kind of bad input names the file, the line and the key; grids expand to
+stable, fully resolved trials."""
+
+from __future__ import annotations
+
+import pytest
+
+from genbench.errors import GenbenchError, SuiteError
+from genbench.suite import flatten, label, load_suite
+
+from .conftest import TINY_SUITE
+
+BASE_LINES = TINY_SUITE.strip().splitlines()
+
+
+def suite_with(replacements: dict[str, str], extra: str = "") -> str:
+    """TINY_SUITE with whole lines replaced by key prefix, plus extra lines at the end."""
+    lines = []
+    for line in BASE_LINES:
+        key = line.split(":")[0]
+        lines.append(replacements.get(key, line))
+    return "\n".join(lines) + "\n" + extra
+
+
+BAD_SUITES = [
+    # (suite text, line, key, fragment of the message)
+    (suite_with({}, "colour: red\n"), 8, "colour", "unknown key 'colour'; allowed keys: name, description"),
+    (suite_with({"loss": "loss: nss"}), 4, "loss", "unknown loss 'nss'. Did you mean 'ns'?"),
+    (suite_with({"dataset": "dataset: {name: ring9}"}), 2, "dataset.name", "Allowed: grid25, ring8"),
+    (
+        suite_with({"train": "train: {steps: many, batch_size: 32}"}),
+        6,
+        "train.steps",
+        "valid integer",
+    ),
+    (
+        suite_with({"train": "train: {steps: 10, batch_size: 0}"}),
+        6,
+        "train.batch_size",
+        "greater than or equal to 1",
+    ),
+    (
+        suite_with({"train": "train: {steps: 10, epochs: 3}"}),
+        6,
+        "train.epochs",
+        "unknown key 'epochs'; allowed keys: steps, batch_size",
+    ),
+    (
+        suite_with({"optimizer": "optimizer: {name: adam, lr: -1}"}),
+        5,
+        "optimizer.lr",
+        "greater than 0",
+    ),
+    (
+        suite_with({"optimizer": "optimizer: {name: adam, momentum: 0.9}"}),
+        5,
+        "optimizer.momentum",
+        "unknown key 'momentum'; allowed keys: lr, g_lr, d_lr, weight_decay, betas, eps",
+    ),
+    (
+        suite_with({"optimizer": "optimizer: {name: adagrad}"}),
+        5,
+        "optimizer.name",
+        "unknown optimizer 'adagrad'",
+    ),
+    (
+        suite_with({"model": "model: {name: mlp_gan, params: {hiden: 3}}"}),
+        3,
+        "model.params.hiden",
+        "allowed keys: latent_dim, hidden, depth, pack",
+    ),
+    (
+        suite_with({"loss": "loss: {name: wgan-gp, params: {gp_weight: -1}}"}),
+        4,
+        "loss.params.gp_weight",
+        "greater than or equal to 0",
+    ),
+    (suite_with({"metrics": "metrics: [modes, fid2]"}), 7, "metrics[1]", "unknown metric 'fid2'"),
+    (suite_with({}, "grid:\n  loss: [ns, hinge, nss]\n"), 9, "grid.loss[2]", "unknown loss 'nss'"),
+    (suite_with({}, "grid:\n  loss: ns\n"), 9, "grid.loss", "non-empty list"),
+    (suite_with({}, "grid:\n  colour: [red]\n"), 9, "grid.colour", "must start with one of: dataset"),
+    (
+        suite_with({}, "grid:\n  model.params.hidden: [8, -3]\n"),
+        9,
+        "grid.model.params.hidden[1]",
+        "greater than or equal to 1",
+    ),
+    (suite_with({}, "grid:\n  seed: [0, 0]\n"), 8, "grid", "same trial twice"),
+    (suite_with({"loss": "loss: ns", "name": "name: tiny"}, "loss: hinge\n"), 8, "loss", "duplicate key"),
+    (suite_with({"seed": ""}, "seed: -1\n"), 8, "seed", "non-negative integer"),
+    (suite_with({"name": "name: my suite"}), 1, "name", "should match pattern"),
+    ("name: x\ndataset: [ring8\n", 3, "(yaml)", "not valid YAML"),
+    (suite_with({"loss": ""}), 1, "loss", "training needs a loss"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "key", "fragment"), BAD_SUITES)
+def test_invalid_suite_names_file_line_key_and_problem(write_suite, text, line, key, fragment):
+    path = write_suite(text)
+    with pytest.raises(SuiteError) as raised:
+        load_suite(path)
+    error = raised.value
+    assert (error.path, error.line, error.key) == (str(path), line, key), str(error)
+    assert fragment in error.problem
+    assert str(error).startswith(f"{path}:{line}: {key}: ")
+
+
+def test_missing_suite_file_is_a_user_error(tmp_path):
+    with pytest.raises(GenbenchError, match="no suite file"):
+        load_suite(tmp_path / "nope.yaml")
+
+
+def test_grid_expands_to_cross_product_in_written_order(write_suite):
+    suite = load_suite(
+        write_suite(TINY_SUITE + "grid:\n  loss: [ns, hinge, lsgan]\n  seed: [0, 1]\n")
+    )
+    assert suite.grid_keys == ("loss", "seed")
+    assert [(t.grid["loss"], t.grid["seed"]) for t in suite.trials] == [
+        ("ns", "0"), ("ns", "1"), ("hinge", "0"), ("hinge", "1"), ("lsgan", "0"), ("lsgan", "1"),
+    ]
+    assert len({trial.id for trial in suite.trials}) == 6
+
+
+def test_trial_ids_are_stable_and_change_with_content(write_suite):
+    first = load_suite(write_suite(TINY_SUITE, "a.yaml"))
+    reformatted = load_suite(write_suite("# a comment\n" + TINY_SUITE.replace("ns", "'ns'"), "b.yaml"))
+    changed = load_suite(write_suite(TINY_SUITE.replace("steps: 40", "steps: 41"), "c.yaml"))
+    assert first.trials[0].id == reformatted.trials[0].id
+    assert first.content_hash == reformatted.content_hash
+    assert first.trials[0].id != changed.trials[0].id
+
+
+def test_trials_are_fully_resolved_with_defaults(write_suite):
+    spec = load_suite(write_suite(TINY_SUITE)).trials[0].spec
+    assert spec.model.params == {"latent_dim": 2, "hidden": 16, "depth": 2, "pack": 1}
+    assert spec.dataset.params == {"modes": 8, "radius": 2.0, "std": 0.02}
+    assert spec.optimizer.params["betas"] == [0.5, 0.999]
+    assert spec.metrics[0].params == {"min_count": 1, "quality_radius": 3.0}
+    with pytest.raises(Exception, match="frozen"):
+        spec.seed = 3
+
+
+def test_grid_on_nested_parameter_of_a_shorthand_component(write_suite):
+    text = TINY_SUITE.replace("dataset: {name: ring8}", "dataset: ring8") + (
+        "grid:\n  dataset.params.std: [0.01, 0.05]\n"
+    )
+    suite = load_suite(write_suite(text))
+    assert [t.spec.dataset.params["std"] for t in suite.trials] == [0.01, 0.05]
+    assert suite.trials[0].grid == {"dataset.params.std": "0.01"}
+
+
+def test_grid_labels_and_flattened_columns_of_mappings(write_suite):
+    text = TINY_SUITE + (
+        "grid:\n"
+        "  loss: [ns, {name: wgan-gp, params: {gp_weight: 1.0}}]\n"
+        "  optimizer: [{name: adam, lr: 2.0e-4, betas: [0.5, 0.999]}, {name: rmsprop, lr: 1.0e-4}]\n"
+    )
+    trials = load_suite(write_suite(text)).trials
+    wgan_adam = trials[2]
+    assert wgan_adam.grid == {"loss": "wgan-gp(gp_weight=1.0)", "optimizer": "adam(lr=0.0002, betas=[0.5, 0.999])"}
+    assert wgan_adam.grid_columns == {
+        "loss.name": "wgan-gp",
+        "loss.params.gp_weight": 1.0,
+        "optimizer.name": "adam",
+        "optimizer.lr": 0.0002,
+        "optimizer.betas": "[0.5, 0.999]",
+    }
+
+
+def test_label_and_flatten_of_plain_values():
+    assert label("hinge") == "hinge"
+    assert label(3) == "3"
+    assert flatten("seed", 3) == {}
+
+
+def test_user_code_is_accepted_by_reference_with_free_parameters(write_suite):
+    text = TINY_SUITE.replace("loss: ns", "loss: {name: 'my_pkg.losses:make', params: {scale: 2}}")
+    spec = load_suite(write_suite(text)).trials[0].spec
+    assert spec.loss.name == "my_pkg.losses:make"
+    assert spec.loss.params == {"scale": 2}
+
+
+def test_evaluation_only_suite_needs_no_loss_or_optimizer(write_suite):
+    text = "\n".join(
+        line for line in BASE_LINES if not line.startswith(("loss", "optimizer", "train"))
+    ) + "\ntrain: {steps: 0, eval_samples: 100}\n"
+    spec = load_suite(write_suite(text)).trials[0].spec
+    assert spec.loss is None and spec.optimizer is None and not spec.trains
+
+
+def test_shipped_suites_are_valid():
+    from .conftest import REPO
+
+    for path in sorted((REPO / "suites").glob("*.yaml")):
+        assert load_suite(path).trials, path
