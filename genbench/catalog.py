@@ -100,9 +100,7 @@ PENALTIES.register(
     params="genbench.losses.params:R1Params",
 )
 
-OPTIMIZERS.register(
-    "adam", "torch.optim:Adam", "Adam (Kingma & Ba 2015)", params="genbench.optim:AdamParams"
-)
+OPTIMIZERS.register("adam", "torch.optim:Adam", "Adam (Kingma & Ba 2015)", params="genbench.optim:AdamParams")
 OPTIMIZERS.register(
     "adamw",
     "torch.optim:AdamW",
@@ -110,7 +108,10 @@ OPTIMIZERS.register(
     params="genbench.optim:AdamWParams",
 )
 OPTIMIZERS.register(
-    "rmsprop", "torch.optim:RMSprop", "RMSprop (Tieleman & Hinton 2012)", params="genbench.optim:RmspropParams"
+    "rmsprop",
+    "torch.optim:RMSprop",
+    "RMSprop (Tieleman & Hinton 2012)",
+    params="genbench.optim:RmspropParams",
 )
 OPTIMIZERS.register(
     "sgd", "torch.optim:SGD", "SGD with (Nesterov) momentum", params="genbench.optim:SgdParams"

@@ -307,9 +307,7 @@ class SuiteLoader:
             return None
         return self.component(raw[key], registry, (key,), context)
 
-    def component(
-        self, raw: Any, registry: Registry, path: Path_, context: dict[str, Any]
-    ) -> ComponentSpec:
+    def component(self, raw: Any, registry: Registry, path: Path_, context: dict[str, Any]) -> ComponentSpec:
         name_path = path
         if isinstance(raw, str):
             raw = {"name": raw}
@@ -340,7 +338,9 @@ class SuiteLoader:
         path: Path_ = ("optimizer",)
         if raw is None:
             if required:
-                raise self.error(path, f"training needs an optimizer; allowed: {', '.join(OPTIMIZERS.names())}")
+                raise self.error(
+                    path, f"training needs an optimizer; allowed: {', '.join(OPTIMIZERS.names())}"
+                )
             return None
         if isinstance(raw, str):
             raw = {"name": raw}

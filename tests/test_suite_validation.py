@@ -111,12 +111,15 @@ def test_missing_suite_file_is_a_user_error(tmp_path):
 
 
 def test_grid_expands_to_cross_product_in_written_order(write_suite):
-    suite = load_suite(
-        write_suite(TINY_SUITE + "grid:\n  loss: [ns, hinge, lsgan]\n  seed: [0, 1]\n")
-    )
+    suite = load_suite(write_suite(TINY_SUITE + "grid:\n  loss: [ns, hinge, lsgan]\n  seed: [0, 1]\n"))
     assert suite.grid_keys == ("loss", "seed")
     assert [(t.grid["loss"], t.grid["seed"]) for t in suite.trials] == [
-        ("ns", "0"), ("ns", "1"), ("hinge", "0"), ("hinge", "1"), ("lsgan", "0"), ("lsgan", "1"),
+        ("ns", "0"),
+        ("ns", "1"),
+        ("hinge", "0"),
+        ("hinge", "1"),
+        ("lsgan", "0"),
+        ("lsgan", "1"),
     ]
     assert len({trial.id for trial in suite.trials}) == 6
 
@@ -157,7 +160,10 @@ def test_grid_labels_and_flattened_columns_of_mappings(write_suite):
     )
     trials = load_suite(write_suite(text)).trials
     wgan_adam = trials[2]
-    assert wgan_adam.grid == {"loss": "wgan-gp(gp_weight=1.0)", "optimizer": "adam(lr=0.0002, betas=[0.5, 0.999])"}
+    assert wgan_adam.grid == {
+        "loss": "wgan-gp(gp_weight=1.0)",
+        "optimizer": "adam(lr=0.0002, betas=[0.5, 0.999])",
+    }
     assert wgan_adam.grid_columns == {
         "loss.name": "wgan-gp",
         "loss.params.gp_weight": 1.0,
@@ -181,9 +187,10 @@ def test_user_code_is_accepted_by_reference_with_free_parameters(write_suite):
 
 
 def test_evaluation_only_suite_needs_no_loss_or_optimizer(write_suite):
-    text = "\n".join(
-        line for line in BASE_LINES if not line.startswith(("loss", "optimizer", "train"))
-    ) + "\ntrain: {steps: 0, eval_samples: 100}\n"
+    text = (
+        "\n".join(line for line in BASE_LINES if not line.startswith(("loss", "optimizer", "train")))
+        + "\ntrain: {steps: 0, eval_samples: 100}\n"
+    )
     spec = load_suite(write_suite(text)).trials[0].spec
     assert spec.loss is None and spec.optimizer is None and not spec.trains
 

@@ -19,8 +19,24 @@ from genbench.models.parts import GanParts
 from genbench.registry import import_object
 
 
+class ExportedGenerator(nn.Module):
+    """An exported program as a module. Its train/eval behaviour was fixed when it was exported
+    (exported modules refuse ``eval()``), so switching modes here only sets the flag."""
+
+    def __init__(self, program: torch.export.ExportedProgram) -> None:
+        super().__init__()
+        self.program = program.module()
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.program(z)
+
+    def train(self, mode: bool = True) -> ExportedGenerator:
+        self.training = mode
+        return self
+
+
 def load_export(path: str, factory: str | None, factory_kwargs: dict[str, Any]) -> nn.Module:
-    return torch.export.load(path).module()
+    return ExportedGenerator(torch.export.load(path))
 
 
 def load_torchscript(path: str, factory: str | None, factory_kwargs: dict[str, Any]) -> nn.Module:

@@ -54,7 +54,10 @@ def run_info(suite: Suite, device: str) -> dict:
         "suite_path": str(suite.path),
         "grid_keys": list(suite.grid_keys),
         "trial_ids": [trial.id for trial in suite.trials],
-        "settings": {"report": suite.report.model_dump(mode="json"), "check": suite.check.model_dump(mode="json")},
+        "settings": {
+            "report": suite.report.model_dump(mode="json"),
+            "check": suite.check.model_dump(mode="json"),
+        },
         "device": device,
         "genbench_version": genbench.__version__,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -213,6 +213,7 @@ def training_events(
         data_rng=seeded(device, spec.seed + DATA_STREAM),
         latent_rng=seeded(device, spec.seed + LATENT_STREAM),
     )
+
     def on_progress(step: int) -> None:
         if progress is not None:
             progress(step, spec.train.steps)

@@ -1,0 +1,119 @@
+"""Saved generators are evaluated through a suite file, without training ("train or load")."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from genbench.errors import GenbenchError, SuiteError
+from genbench.runner import run_suite
+from genbench.store import RunStore
+from genbench.suite import load_suite
+
+from .generators import MixtureSampler, export_sampler
+
+PRETRAINED_SUITE = """
+name: saved
+dataset: ring8
+model:
+  name: pretrained
+  params: {{format: {format}, path: {path}, latent_dim: 3{extra}}}
+train: {{steps: 0, eval_samples: 2500}}
+metrics: [modes, prdc]
+"""
+
+
+def evaluate_saved(write_suite, tmp_path, format, path, extra=""):
+    suite = write_suite(PRETRAINED_SUITE.format(format=format, path=path, extra=extra))
+    run_dir = run_suite(suite, tmp_path / "run", device="cpu", quiet=True, workers=1)
+    (record,) = RunStore(run_dir).records()
+    return record
+
+
+def test_exported_true_mixture_scores_chi2_hq_fraction_and_all_modes(write_suite, tmp_path):
+    export_sampler(tmp_path / "true.pt2")
+    record = evaluate_saved(write_suite, tmp_path, "export", "true.pt2")
+    assert record.status.value == "finished", record.error
+    assert record.metrics["hq_fraction"] == pytest.approx(0.989, abs=0.01)
+    assert record.metrics["modes_covered"] == 8
+    assert record.metrics["density"] == pytest.approx(1.0, abs=0.1)
+
+
+def test_exported_three_mode_generator_covers_exactly_three(write_suite, tmp_path):
+    export_sampler(tmp_path / "three.pt2", modes=[0, 3, 5])
+    record = evaluate_saved(write_suite, tmp_path, "export", "three.pt2")
+    assert record.metrics["modes_covered"] == 3
+    assert [mode_set.modes for mode_set in record.covered_modes] == [[0, 3, 5]]
+    assert record.metrics["recall"] < 0.5
+
+
+def test_grid_over_saved_paths_compares_generators(write_suite, tmp_path):
+    export_sampler(tmp_path / "a.pt2")
+    export_sampler(tmp_path / "b.pt2", modes=[1])
+    text = PRETRAINED_SUITE.format(format="export", path="a.pt2", extra="")
+    suite = write_suite(text + "grid:\n  model.params.path: [a.pt2, b.pt2]\n")
+    run_dir = run_suite(suite, tmp_path / "run", device="cpu", quiet=True, workers=1)
+    covered = {r.grid["model.params.path"]: r.metrics["modes_covered"] for r in RunStore(run_dir).records()}
+    assert covered == {"a.pt2": 8, "b.pt2": 1}
+
+
+def test_state_dict_with_factory_loads_weights_only(write_suite, tmp_path):
+    torch.save(MixtureSampler([2, 6]).state_dict(), tmp_path / "weights.pt")
+    extra = ", factory: 'tests.generators:ring_sampler', factory_kwargs: {modes: [2, 6]}"
+    record = evaluate_saved(write_suite, tmp_path, "state_dict", "weights.pt", extra)
+    assert record.metrics["modes_covered"] == 2
+
+
+class NotWeights:
+    """An arbitrary object: unpickling it could run code, so weights_only loading must refuse it."""
+
+
+def test_state_dict_holding_arbitrary_objects_is_refused(write_suite, tmp_path):
+    torch.save({"centres": NotWeights()}, tmp_path / "evil.pt")
+    extra = ", factory: 'tests.generators:ring_sampler'"
+    record = evaluate_saved(write_suite, tmp_path, "state_dict", "evil.pt", extra)
+    assert record.status.value == "failed"
+    assert "weights_only" in record.error or "Unsupported global" in record.error
+
+
+def test_torchscript_generator_still_loads(write_suite, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(torch.jit.script(MixtureSampler([4])), str(tmp_path / "legacy.pt"))
+    record = evaluate_saved(write_suite, tmp_path, "torchscript", "legacy.pt")
+    assert record.metrics["modes_covered"] == 1
+
+
+def test_generator_with_wrong_output_shape_fails_with_a_clear_message(write_suite, tmp_path):
+    program = torch.export.export(
+        torch.nn.Linear(3, 5), (torch.randn(8, 3),), dynamic_shapes=({0: torch.export.Dim("batch")},)
+    )
+    torch.export.save(program, str(tmp_path / "wide.pt2"))
+    record = evaluate_saved(write_suite, tmp_path, "export", "wide.pt2")
+    assert record.status.value == "failed"
+    assert "shape (2500, 5); the dataset needs (2500, 2)" in record.error
+
+
+def test_missing_file_and_training_a_saved_generator_are_suite_errors(write_suite, tmp_path):
+    with pytest.raises(SuiteError, match="no file at"):
+        load_suite(write_suite(PRETRAINED_SUITE.format(format="export", path="gone.pt2", extra="")))
+    export_sampler(tmp_path / "a.pt2")
+    text = PRETRAINED_SUITE.format(format="export", path="a.pt2", extra="").replace("steps: 0", "steps: 5")
+    with pytest.raises(SuiteError, match="only evaluated"):
+        load_suite(write_suite(text))
+
+
+def test_state_dict_without_factory_is_a_suite_error(write_suite, tmp_path):
+    torch.save({}, tmp_path / "w.pt")
+    with pytest.raises(GenbenchError, match="needs 'factory"):
+        load_suite(write_suite(PRETRAINED_SUITE.format(format="state_dict", path="w.pt", extra="")))
+
+
+def test_changed_weights_file_changes_the_trial_id(write_suite, tmp_path):
+    export_sampler(tmp_path / "g.pt2")
+    suite_path = write_suite(PRETRAINED_SUITE.format(format="export", path="g.pt2", extra=""))
+    before = load_suite(suite_path).trials[0].id
+    export_sampler(tmp_path / "g.pt2", modes=[0])
+    assert load_suite(suite_path).trials[0].id != before
