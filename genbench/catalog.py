@@ -42,12 +42,25 @@ DATASETS.register(
     "2-D mixture: 5x5 Gaussians on a grid of spacing 2, std 0.05 (side, spacing, std settable)",
     params="genbench.data.params:GridParams",
 )
+DATASETS.register(
+    "digits",
+    "genbench.data.digits:DigitsDataset",
+    "scikit-learn's bundled 8x8 digits (1,797 images, 10 classes), upsampled to size x size, offline",
+    params="genbench.data.params:DigitsParams",
+)
+DATASETS.register(
+    "stacked_digits",
+    "genbench.data.digits:StackedDigitsDataset",
+    "three digits stacked as R, G, B channels: 1,000 modes (Stacked MNIST protocol), offline",
+    params="genbench.data.params:DigitsParams",
+)
 
 MODELS.register(
     "mlp_gan",
     "genbench.models.mlp:build_mlp_gan",
     "MLP generator and discriminator for vector data; 'pack' applies PacGAN (Lin et al. 2018)",
     params="genbench.models.params:MlpGanParams",
+    family="gan",
 )
 MODELS.register(
     "pretrained",
@@ -61,36 +74,42 @@ LOSSES.register(
     "genbench.losses.gan:NonSaturatingLoss",
     "non-saturating GAN loss: G maximises log D(G(z)) (Goodfellow et al. 2014)",
     params="genbench.losses.params:NoParams",
+    family="gan",
 )
 LOSSES.register(
     "minimax",
     "genbench.losses.gan:MinimaxLoss",
     "original saturating minimax loss: G minimises log(1 - D(G(z))) (Goodfellow et al. 2014)",
     params="genbench.losses.params:NoParams",
+    family="gan",
 )
 LOSSES.register(
     "wgan",
     "genbench.losses.gan:WassersteinClipLoss",
     "Wasserstein loss with critic weight clipping (Arjovsky et al. 2017)",
     params="genbench.losses.params:WganParams",
+    family="gan",
 )
 LOSSES.register(
     "wgan-gp",
     "genbench.losses.gan:WassersteinGradientPenaltyLoss",
     "Wasserstein loss with gradient penalty on interpolates (Gulrajani et al. 2017)",
     params="genbench.losses.params:WganGpParams",
+    family="gan",
 )
 LOSSES.register(
     "hinge",
     "genbench.losses.gan:HingeLoss",
     "hinge loss (Lim & Ye 2017; Miyato et al. 2018)",
     params="genbench.losses.params:NoParams",
+    family="gan",
 )
 LOSSES.register(
     "lsgan",
     "genbench.losses.gan:LeastSquaresLoss",
     "least-squares loss with targets 0/1 (Mao et al. 2017)",
     params="genbench.losses.params:NoParams",
+    family="gan",
 )
 
 PENALTIES.register(

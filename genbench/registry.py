@@ -44,6 +44,9 @@ class Entry:
     target: str
     description: str
     params: str | None = None
+    #: model family ("gan", "vae") for models and objectives, so a suite cannot pair a GAN loss
+    #: with a VAE; None where any family fits
+    family: str | None = None
 
     def load(self) -> Any:
         return import_object(self.target)
@@ -60,10 +63,15 @@ class Registry:
         self.allows_user_code = allows_user_code
         self._entries: dict[str, Entry] = {}
 
-    def register(self, name: str, target: str, description: str, params: str | None = None) -> None:
+    def register(
+        self, name: str, target: str, description: str, params: str | None = None, family: str | None = None
+    ) -> None:
         if name in self._entries:
             raise ValueError(f"{self.kind} '{name}' is registered twice")
-        self._entries[name] = Entry(name, target, description, params)
+        self._entries[name] = Entry(name, target, description, params, family)
+
+    def names_of_family(self, family: str) -> list[str]:
+        return [entry.name for entry in self.entries() if entry.family == family]
 
     def names(self) -> list[str]:
         return sorted(self._entries)

@@ -10,6 +10,8 @@ Layout of one run (``results/<suite>/<run-id>/`` by default)::
         curves.csv              step, metric, value at every evaluation (metrics and stability signals)
         samples.npy             the final evaluation's generated samples (first 2,000), for figures
         mode_centres.npy        the true mode centres of a 2-D mixture, for figures
+        checkpoint.pt           the trained model (genbench.models.checkpoint), loadable by a suite
+                                as {name: pretrained, params: {format: checkpoint, path: ...}}
 
 Every file is written to a temporary name in the same folder and renamed into place, so a crash
 never leaves a half-written record; a record's presence means the trial is done. Torch-free.
@@ -34,6 +36,7 @@ RECORD_FILE = "record.json"
 CURVES_FILE = "curves.csv"
 SAMPLES_FILE = "samples.npy"
 MODE_CENTRES_FILE = "mode_centres.npy"
+CHECKPOINT_FILE = "checkpoint.pt"
 RUN_FILE = "run.json"
 SUITE_FILE = "suite.yaml"
 RESULTS_FILE = "results.csv"
@@ -89,6 +92,7 @@ class RunStore:
         curves: Iterable[CurvePoint] = (),
         samples: np.ndarray | None = None,
         mode_centres: np.ndarray | None = None,
+        checkpoint: bytes | None = None,
     ) -> None:
         """Write curves and arrays first and the record last: the record marks the trial done."""
         directory = self.trial_dir(record.id)
@@ -97,6 +101,8 @@ class RunStore:
         for name, array in ((SAMPLES_FILE, samples), (MODE_CENTRES_FILE, mode_centres)):
             if array is not None:
                 write_atomically(directory / name, lambda file, a=array: np.save(file, a), "wb")
+        if checkpoint is not None:
+            write_atomically(directory / CHECKPOINT_FILE, lambda file: file.write(checkpoint), "wb")
         write_text_atomically(directory / RECORD_FILE, record.model_dump_json(indent=2) + "\n")
 
     def record(self, trial_id: str) -> TrialRecord | None:

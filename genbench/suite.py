@@ -286,6 +286,8 @@ class SuiteLoader:
         loss = self.optional_component(raw, "loss", LOSSES, context)
         if train.steps > 0 and loss is None:
             raise self.error(("loss",), f"training needs a loss; allowed: {', '.join(LOSSES.names())}")
+        if loss is not None:
+            self.check_family(model, loss)
         optimizer = self.optimizer(raw.get("optimizer"), train.steps > 0)
         penalty = self.optional_component(raw, "penalty", PENALTIES, context)
         metrics = self.metrics(raw.get("metrics"), context)
@@ -299,6 +301,19 @@ class SuiteLoader:
             metrics=metrics,
             seed=seed,
         )
+
+    def check_family(self, model: ComponentSpec, loss: ComponentSpec) -> None:
+        """A GAN loss cannot train a VAE, nor a VAE objective a GAN."""
+        if is_user_reference(model.name) or is_user_reference(loss.name):
+            return
+        model_family, loss_family = MODELS.get(model.name).family, LOSSES.get(loss.name).family
+        if model_family and loss_family and model_family != loss_family:
+            allowed = ", ".join(LOSSES.names_of_family(model_family))
+            raise self.error(
+                ("loss",),
+                f"'{loss.name}' is a {loss_family.upper()} objective but model '{model.name}' is a "
+                f"{model_family.upper()}; allowed: {allowed}",
+            )
 
     def optional_component(
         self, raw: dict[str, Any], key: str, registry: Registry, context: dict[str, Any]

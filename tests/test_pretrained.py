@@ -117,3 +117,42 @@ def test_changed_weights_file_changes_the_trial_id(write_suite, tmp_path):
     before = load_suite(suite_path).trials[0].id
     export_sampler(tmp_path / "g.pt2", modes=[0])
     assert load_suite(suite_path).trials[0].id != before
+
+
+def test_checkpoint_of_one_run_is_reevaluated_in_another(write_suite, tmp_path):
+    from .conftest import TINY_SUITE
+
+    trained_dir = run_suite(
+        write_suite(TINY_SUITE, "train.yaml"), tmp_path / "train", device="cpu", quiet=True
+    )
+    (trained,) = RunStore(trained_dir).records()
+    checkpoint = RunStore(trained_dir).trial_dir(trained.id) / "checkpoint.pt"
+    assert checkpoint.is_file()
+    text = (
+        "name: reeval\ndataset: ring8\n"
+        f"model: {{name: pretrained, params: {{format: checkpoint, path: '{checkpoint}'}}}}\n"
+        "train: {steps: 0, eval_samples: 256}\nmetrics: [modes, prdc]\n"
+    )
+    (reevaluated,) = RunStore(
+        run_suite(write_suite(text), tmp_path / "eval", device="cpu", quiet=True)
+    ).records()
+    # same seed, same evaluation latents and reference set: the very same numbers
+    assert reevaluated.metrics == trained.metrics
+
+
+def test_checkpoint_for_other_data_is_refused(write_suite, tmp_path):
+    from .conftest import TINY_SUITE
+
+    trained_dir = run_suite(
+        write_suite(TINY_SUITE, "train.yaml"), tmp_path / "train", device="cpu", quiet=True
+    )
+    (trained,) = RunStore(trained_dir).records()
+    checkpoint = RunStore(trained_dir).trial_dir(trained.id) / "checkpoint.pt"
+    text = (
+        "name: reeval\ndataset: digits\n"
+        f"model: {{name: pretrained, params: {{format: checkpoint, path: '{checkpoint}'}}}}\n"
+        "train: {steps: 0, eval_samples: 64}\nmetrics: [prdc]\n"
+    )
+    (record,) = RunStore(run_suite(write_suite(text), tmp_path / "eval", device="cpu", quiet=True)).records()
+    assert record.status.value == "failed"
+    assert "trained on data of shape (2,)" in record.error

@@ -19,3 +19,11 @@ class GridParams(StrictModel):
     side: int = Field(5, ge=2, description="components per side (modes = side**2)")
     spacing: float = Field(2.0, gt=0, description="distance between neighbouring centres")
     std: float = Field(0.05, gt=0, description="standard deviation of each component")
+
+
+class DigitsParams(StrictModel):
+    """scikit-learn's 8x8 digits, upsampled; the split is stratified and fixed by ``split_seed``."""
+
+    size: int = Field(16, ge=8, le=64, description="image side after bilinear upsampling (pixels)")
+    split_seed: int = Field(0, ge=0, description="seed of the stratified train/test split")
+    test_fraction: float = Field(0.25, gt=0, lt=1, description="share of images held out")

@@ -19,6 +19,8 @@ class Metric(Protocol):
     """Registered metrics are built with their parameters and called at every evaluation.
 
     ``dataset`` gives what the reference samples cannot: the true mode centres, where known.
+    A metric of the model itself rather than of its samples (a VAE's held-out ELBO) sets the class
+    attribute ``uses_networks = True`` and is also given ``networks=`` (the trial's built parts).
     ``protocol`` says what the values depend on beyond the samples (version, parameters, feature
     space); the trainer adds the sample counts and the reference set.
     """

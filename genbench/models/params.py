@@ -25,14 +25,19 @@ class SavedFormat(str, Enum):
     EXPORT = "export"
     TORCHSCRIPT = "torchscript"
     STATE_DICT = "state_dict"
+    CHECKPOINT = "checkpoint"
 
 
 class PretrainedParams(StrictModel):
     """A saved generator mapping latents (N, latent_dim) to samples; evaluated without training."""
 
-    format: SavedFormat = Field(description="export (torch.export.save), torchscript or state_dict")
+    format: SavedFormat = Field(
+        description="export (torch.export.save), torchscript, state_dict, or checkpoint (genbench's own)"
+    )
     path: str = Field(description="the saved file, relative to the suite file")
-    latent_dim: int = Field(ge=1, description="dimension of the Gaussian latent z")
+    latent_dim: int | None = Field(
+        None, ge=1, description="dimension of the Gaussian latent z (a checkpoint knows its own)"
+    )
     factory: str | None = Field(
         None, description="package.module:callable building the module (state_dict only)"
     )
@@ -56,6 +61,8 @@ class PretrainedParams(StrictModel):
             raise ValueError("format 'state_dict' needs 'factory: package.module:callable'")
         if self.format is not SavedFormat.STATE_DICT and self.factory:
             raise ValueError(f"'factory' is only used with format 'state_dict', not '{self.format.value}'")
+        if self.format is not SavedFormat.CHECKPOINT and self.latent_dim is None:
+            raise ValueError(f"format '{self.format.value}' needs 'latent_dim'")
         digest = hashlib.sha256(Path(self.path).read_bytes()).hexdigest()
         if self.sha256 is not None and self.sha256 != digest:
             raise ValueError(f"sha256 of {self.path} is {digest}, not the {self.sha256} given")

@@ -1,4 +1,5 @@
-"""Loaders of saved generators, so a suite can evaluate models it did not train.
+"""Loaders of saved generators, so a suite can evaluate models it did not train (or trained in
+another run).
 
 ``export`` (``torch.export.save``) is the recommended format: TorchScript is deprecated in current
 PyTorch. A ``state_dict`` is loaded with ``torch.load(weights_only=True)`` into the module that the
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from genbench.errors import GenbenchError
+from genbench.models.checkpoint import load_checkpoint
 from genbench.models.parts import GanParts
 from genbench.registry import import_object
 
@@ -55,7 +57,7 @@ def load_state_dict(path: str, factory: str | None, factory_kwargs: dict[str, An
     return module
 
 
-LOADERS: dict[str, Callable[[str, str | None, dict[str, Any]], nn.Module]] = {
+GENERATOR_LOADERS: dict[str, Callable[[str, str | None, dict[str, Any]], nn.Module]] = {
     "export": load_export,
     "torchscript": load_torchscript,
     "state_dict": load_state_dict,
@@ -66,14 +68,19 @@ def load_pretrained(
     data_shape: tuple[int, ...],
     format: str,
     path: str,
-    latent_dim: int,
+    latent_dim: int | None = None,
     factory: str | None = None,
     factory_kwargs: dict[str, Any] | None = None,
     sha256: str | None = None,
-) -> GanParts:
-    """A saved generator mapping z of shape (N, latent_dim) to samples; it has no discriminator."""
+) -> Any:
+    """A saved generator mapping z of shape (N, latent_dim) to samples, evaluated untrained.
+
+    ``checkpoint`` rebuilds the model a genbench run trained, networks and all.
+    """
+    if format == "checkpoint":
+        return load_checkpoint(path, data_shape)
     try:
-        generator = LOADERS[format](path, factory, factory_kwargs or {})
+        generator = GENERATOR_LOADERS[format](path, factory, factory_kwargs or {})
     except GenbenchError:
         raise
     except Exception as error:

@@ -46,7 +46,9 @@ def run_batch(batch: TrialBatch, progress: TrialProgress | None = None) -> list[
             store.write_trial(failed_record(trial, batch.suite_name, error, started_at, now()))
             statuses.append(TrialStatus.FAILED)
             continue
-        store.write_trial(outcome.record, outcome.curves, outcome.samples, outcome.mode_centres)
+        store.write_trial(
+            outcome.record, outcome.curves, outcome.samples, outcome.mode_centres, outcome.checkpoint
+        )
         statuses.append(outcome.record.status)
     return statuses
 

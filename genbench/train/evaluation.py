@@ -92,7 +92,10 @@ def evaluate(
     keys_by_metric: dict[str, list[str]] = {}
     covered_modes = None
     for name, metric in metrics.items():
-        result = metric(samples, reference, dataset)
+        if getattr(metric, "uses_networks", False):
+            result = metric(samples, reference, dataset, networks=networks)
+        else:
+            result = metric(samples, reference, dataset)
         values.update(result.values)
         keys_by_metric[name] = list(result.values)
         covered_modes = result.covered_modes if result.covered_modes is not None else covered_modes

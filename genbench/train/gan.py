@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from genbench.errors import GenbenchError
 from genbench.losses.gan import GanLoss
 from genbench.metrics.keys import (
     KEY_DISCRIMINATOR_GRAD_NORM,
@@ -22,6 +23,10 @@ from genbench.metrics.keys import (
     KEY_GENERATOR_LOSS,
 )
 from genbench.models.parts import GanParts
+from genbench.optim import build_optimizer
+from genbench.suite import TrialSpec
+from genbench.train.build import TrialParts
+from genbench.train.streams import DATA_STREAM, LATENT_STREAM, seeded
 
 DIVERGENCE_CHECK_EVERY = 10
 SIGNALS = (KEY_GENERATOR_LOSS, KEY_DISCRIMINATOR_LOSS, KEY_GENERATOR_GRAD_NORM, KEY_DISCRIMINATOR_GRAD_NORM)
@@ -128,3 +133,34 @@ def train_steps(
             yield WindowSignals(step=step, values=dict(zip(SIGNALS, means, strict=True)))
             sums.zero_()
             window = 0
+
+
+def gan_training_events(
+    spec: TrialSpec,
+    parts: TrialParts,
+    device: torch.device,
+    schedule: set[int],
+    on_progress: Callable[[int], None],
+) -> Iterator[tuple[int, dict[str, float]] | Divergence]:
+    """Train a GAN trial: (step, window signals) at each scheduled step, or a Divergence."""
+    if parts.loss is None or spec.optimizer is None or parts.networks.discriminator is None:
+        raise GenbenchError("training a GAN needs a loss, an optimizer and a model with a discriminator")
+    networks = parts.networks
+    step_fn = GanStep(
+        networks=networks,
+        dataset=parts.dataset,
+        loss=parts.loss,
+        penalty=parts.penalty,
+        generator_optimizer=build_optimizer(
+            spec.optimizer.name, spec.optimizer.params, "generator", networks.generator.parameters()
+        ),
+        discriminator_optimizer=build_optimizer(
+            spec.optimizer.name, spec.optimizer.params, "discriminator", networks.discriminator.parameters()
+        ),
+        batch_size=spec.train.batch_size,
+        d_steps=spec.train.d_steps,
+        data_rng=seeded(device, spec.seed + DATA_STREAM),
+        latent_rng=seeded(device, spec.seed + LATENT_STREAM),
+    )
+    for event in train_steps(step_fn, spec.train.steps, schedule, device, on_progress):
+        yield event if isinstance(event, Divergence) else (event.step, event.values)

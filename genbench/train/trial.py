@@ -28,16 +28,16 @@ from genbench.metrics.keys import (
     KEY_SAMPLES_PER_SECOND,
     KEY_TRAIN_SECONDS,
 )
-from genbench.optim import build_optimizer
+from genbench.models.checkpoint import checkpoint_bytes
+from genbench.models.parts import GanParts
 from genbench.records import CurvePoint, ModeSet, TrialRecord, TrialStatus
+from genbench.registry import import_object
 from genbench.suite import Trial
 from genbench.train.build import TrialParts, build_trial_parts
 from genbench.train.evaluation import Evaluation, evaluate, evaluation_steps
-from genbench.train.gan import Divergence, GanStep, train_steps
+from genbench.train.gan import Divergence
+from genbench.train.streams import EVAL_STREAM, REFERENCE_SEED, seeded
 
-#: seeds of the random streams, offset from the trial seed so the streams never coincide
-DATA_STREAM, LATENT_STREAM, EVAL_STREAM = 1_000_003, 2_000_003, 3_000_017
-REFERENCE_SEED = 20_170_000
 SAVED_SAMPLES = 2000
 
 #: called with (steps done, steps in all) while a trial trains
@@ -50,6 +50,7 @@ class TrialOutcome:
     curves: list[CurvePoint] = field(default_factory=list)
     samples: np.ndarray | None = None
     mode_centres: np.ndarray | None = None
+    checkpoint: bytes | None = None
 
 
 def environment(device: torch.device) -> dict[str, str]:
@@ -75,10 +76,6 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def seeded(device: torch.device, seed: int) -> torch.Generator:
-    return torch.Generator(device=device).manual_seed(seed)
-
-
 def run_trial(
     trial: Trial, suite_name: str, device: torch.device, progress: ProgressCallback | None = None
 ) -> TrialOutcome:
@@ -95,7 +92,9 @@ def run_trial(
         parts.networks.discriminator.to(device)
 
     reference_count = spec.train.reference_samples or spec.train.eval_samples
-    reference = parts.dataset.sample(reference_count, seeded(device, REFERENCE_SEED))
+    # held-out data where the dataset has a split (images), fresh draws where it is generated
+    draw_reference = getattr(parts.dataset, "reference", parts.dataset.sample)
+    reference = draw_reference(reference_count, seeded(device, REFERENCE_SEED))
     eval_latents = parts.networks.latents(spec.train.eval_samples, seeded(device, spec.seed + EVAL_STREAM))
     schedule = evaluation_steps(spec.train.steps, spec.train.eval_every)
 
@@ -164,6 +163,11 @@ def run_trial(
         curves=curves,
         samples=last.samples[:SAVED_SAMPLES].cpu().numpy() if last else None,
         mode_centres=centres.cpu().numpy() if centres is not None else None,
+        checkpoint=checkpoint_bytes(
+            parts.networks, spec.model.model_dump(mode="json"), tuple(parts.dataset.shape)
+        )
+        if spec.trains and diverged_step is None
+        else None,
     )
 
 
@@ -180,6 +184,11 @@ def metric_protocols(
     return protocols
 
 
+#: the training loop of each kind of built model, imported when a trial of that kind trains; each
+#: has the signature of ``genbench.train.gan.gan_training_events``
+TRAINERS = {GanParts: "genbench.train.gan:gan_training_events"}
+
+
 def training_events(
     trial: Trial,
     parts: TrialParts,
@@ -192,31 +201,12 @@ def training_events(
     if not spec.trains:
         yield 0, {}
         return
-    if parts.loss is None or spec.optimizer is None or parts.networks.discriminator is None:
-        raise GenbenchError("training needs a loss, an optimizer and a model with a discriminator")
-    step_fn = GanStep(
-        networks=parts.networks,
-        dataset=parts.dataset,
-        loss=parts.loss,
-        penalty=parts.penalty,
-        generator_optimizer=build_optimizer(
-            spec.optimizer.name, spec.optimizer.params, "generator", parts.networks.generator.parameters()
-        ),
-        discriminator_optimizer=build_optimizer(
-            spec.optimizer.name,
-            spec.optimizer.params,
-            "discriminator",
-            parts.networks.discriminator.parameters(),
-        ),
-        batch_size=spec.train.batch_size,
-        d_steps=spec.train.d_steps,
-        data_rng=seeded(device, spec.seed + DATA_STREAM),
-        latent_rng=seeded(device, spec.seed + LATENT_STREAM),
-    )
+    target = TRAINERS.get(type(parts.networks))
+    if target is None:
+        raise GenbenchError(f"no training loop for models of kind {type(parts.networks).__name__}")
 
     def on_progress(step: int) -> None:
         if progress is not None:
             progress(step, spec.train.steps)
 
-    for event in train_steps(step_fn, spec.train.steps, schedule, device, on_progress):
-        yield event if isinstance(event, Divergence) else (event.step, event.values)
+    yield from import_object(target)(spec, parts, device, schedule, on_progress)

@@ -1,0 +1,68 @@
+"""Speed of the hot paths, measured with pytest-benchmark.
+
+Run: ``.venv/bin/pytest benchmarks --benchmark-only``. Compare the rows of one run with each other
+(ratios), not with numbers from another machine or another run.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch_fidelity.metric_prc import calculate_precision_recall_full
+
+from genbench.catalog import LOSSES
+from genbench.data.mixtures import RingMixture
+from genbench.metrics.modes import mode_statistics
+from genbench.metrics.prdc import precision_recall_density_coverage
+from genbench.models.mlp import build_mlp_gan
+from genbench.optim import build_optimizer
+from genbench.train.gan import GanStep
+
+SAMPLES = 2500
+
+
+@pytest.fixture(scope="module")
+def sample_sets():
+    ring = RingMixture()
+    generated = ring.sample(SAMPLES, torch.Generator().manual_seed(0))
+    real = ring.sample(SAMPLES, torch.Generator().manual_seed(1))
+    return ring, generated, real
+
+
+def test_prdc_all_four_from_shared_distances(benchmark, sample_sets):
+    _, generated, real = sample_sets
+    benchmark(precision_recall_density_coverage, generated, real)
+
+
+def test_torch_fidelity_precision_recall_only(benchmark, sample_sets):
+    """The upstream precision/recall alone, for the ratio against the shared-distance version."""
+    _, generated, real = sample_sets
+    benchmark(calculate_precision_recall_full, generated, real, 3)
+
+
+def test_mode_statistics(benchmark, sample_sets):
+    ring, generated, _ = sample_sets
+    benchmark(mode_statistics, generated, ring.mode_centres, ring.mode_std)
+
+
+@pytest.mark.parametrize("loss", ["ns", "wgan-gp"])
+def test_gan_training_step(benchmark, loss):
+    """One discriminator and one generator update of the default suite's model (hidden 64, batch 128)."""
+    torch.manual_seed(0)
+    networks = build_mlp_gan((2,), latent_dim=2, hidden=64, depth=3)
+    params = {"lr": 1e-3, "betas": (0.5, 0.999)}
+    step = GanStep(
+        networks=networks,
+        dataset=RingMixture(),
+        loss=LOSSES.get(loss).load()(),
+        penalty=None,
+        generator_optimizer=build_optimizer("adam", params, "generator", networks.generator.parameters()),
+        discriminator_optimizer=build_optimizer(
+            "adam", params, "discriminator", networks.discriminator.parameters()
+        ),
+        batch_size=128,
+        d_steps=1,
+        data_rng=torch.Generator().manual_seed(1),
+        latent_rng=torch.Generator().manual_seed(2),
+    )
+    benchmark(step)
