@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from genbench.losses.gan import NonSaturatingLoss
 
 
@@ -14,3 +16,18 @@ class BrokenLoss(NonSaturatingLoss):
 
 def broken_loss() -> BrokenLoss:
     return BrokenLoss()
+
+
+def shifted_ring(shift: float = 10.0):
+    """A user dataset: ring8 moved by ``shift`` along x (known modes, so mode metrics apply)."""
+    from genbench.data.mixtures import GaussianMixture, RingMixture
+
+    ring = RingMixture()
+    return GaussianMixture(ring.mode_centres + torch.tensor([shift, 0.0]), ring.mode_std)
+
+
+def tiny_gan(data_shape, width: int = 8):
+    """A user model factory: the data shape comes first, the suite's params follow."""
+    from genbench.models.mlp import build_mlp_gan
+
+    return build_mlp_gan(data_shape, latent_dim=2, hidden=width, depth=1)

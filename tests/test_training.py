@@ -138,3 +138,16 @@ def test_r1_penalty_and_pacgan_packing_train(write_suite):
     )
     outcome = run_trial(load_suite(write_suite(text)).trials[0], "tiny", torch.device("cpu"))
     assert outcome.record.status is TrialStatus.FINISHED
+
+
+def test_user_dataset_and_model_factories_are_used_by_reference(write_suite):
+    text = TINY_SUITE.replace(
+        "dataset: {name: ring8}", "dataset: {name: 'tests.planted:shifted_ring', params: {shift: 5.0}}"
+    )
+    text = text.replace(
+        "model: {name: mlp_gan, params: {latent_dim: 2, hidden: 16, depth: 2}}",
+        "model: {name: 'tests.planted:tiny_gan', params: {width: 4}}",
+    )
+    outcome = run_trial(load_suite(write_suite(text)).trials[0], "tiny", torch.device("cpu"))
+    assert outcome.record.status is TrialStatus.FINISHED, outcome.record.error
+    assert outcome.mode_centres[:, 0].min() == pytest.approx(5.0 - 2.0)
