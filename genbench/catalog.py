@@ -6,8 +6,8 @@ and the torch-free parameter models, so they answer without importing torch.
 
 Interfaces of the targets (what a user's ``package.module:factory`` must follow too):
 - dataset: ``factory(**params)`` -> an object with ``sample(n, generator)``, ``shape``, ``mode_centres``
-- model: ``factory(data_shape, **params)`` -> ``genbench.models.parts.GanParts``
-- loss: ``factory(**params)`` -> a ``genbench.losses.gan.GanLoss``
+- model: ``factory(data_shape, **params)`` -> ``genbench.models.parts.GanParts`` or ``VaeParts``
+- loss: ``factory(**params)`` -> a ``genbench.losses.gan.GanLoss`` or ``genbench.losses.vae.VaeObjective``
 - penalty: ``factory(**params)`` -> a callable ``(discriminator, real, fake) -> penalty``
 - metric: ``factory(**params)`` -> a ``genbench.metrics.base.Metric``
 """
@@ -54,6 +54,18 @@ DATASETS.register(
     "three digits stacked as R, G, B channels: 1,000 modes (Stacked MNIST protocol), offline",
     params="genbench.data.params:DigitsParams",
 )
+DATASETS.register(
+    "torchvision",
+    "genbench.data.images:TorchvisionDataset",
+    "any torchvision.datasets class (CIFAR10, MNIST, CelebA, ...) from a local root; no download by default",
+    params="genbench.data.params:TorchvisionParams",
+)
+DATASETS.register(
+    "image_folder",
+    "genbench.data.images:ImageFolderDataset",
+    "every image file under a folder, resized and centre-cropped, with a seeded hold-out split",
+    params="genbench.data.params:ImageFolderParams",
+)
 
 MODELS.register(
     "mlp_gan",
@@ -67,6 +79,28 @@ MODELS.register(
     "genbench.models.pretrained:load_pretrained",
     "a saved generator (torch.export, TorchScript, or state dict + factory), evaluated untrained",
     params="genbench.models.params:PretrainedParams",
+)
+
+MODELS.register(
+    "dcgan",
+    "genbench.models.dcgan:build_dcgan",
+    "DCGAN conv generator and discriminator (Radford et al. 2016); D norm batch, spectral or none",
+    params="genbench.models.params:DcganParams",
+    family="gan",
+)
+MODELS.register(
+    "vae_mlp",
+    "genbench.models.vae:build_vae_mlp",
+    "VAE with MLP encoder and decoder, Bernoulli or Gaussian likelihood (Kingma & Welling 2014)",
+    params="genbench.models.params:VaeMlpParams",
+    family="vae",
+)
+MODELS.register(
+    "vae_conv",
+    "genbench.models.vae:build_vae_conv",
+    "VAE with DCGAN-shaped conv encoder and decoder, Bernoulli or Gaussian likelihood",
+    params="genbench.models.params:VaeConvParams",
+    family="vae",
 )
 
 LOSSES.register(
@@ -112,6 +146,21 @@ LOSSES.register(
     family="gan",
 )
 
+LOSSES.register(
+    "elbo",
+    "genbench.losses.vae:Elbo",
+    "negative ELBO (Kingma & Welling 2014) with optional KL warm-up (Bowman et al. 2016)",
+    params="genbench.losses.params:ElboParams",
+    family="vae",
+)
+LOSSES.register(
+    "beta_vae",
+    "genbench.losses.vae:BetaVae",
+    "beta-VAE: KL weighted by beta (Higgins et al. 2017), optional KL warm-up (Sønderby et al. 2016)",
+    params="genbench.losses.params:BetaVaeParams",
+    family="vae",
+)
+
 PENALTIES.register(
     "r1",
     "genbench.losses.penalties:R1Penalty",
@@ -147,4 +196,46 @@ METRICS.register(
     "genbench.metrics.prdc:PrdcMetric",
     "precision/recall (Kynkaanniemi et al. 2019) and density/coverage (Naeem et al. 2020)",
     params="genbench.metrics.params:PrdcParams",
+)
+METRICS.register(
+    "fid",
+    "genbench.metrics.fidelity:FrechetInceptionDistance",
+    "Frechet distance of feature Gaussians (Heusel et al. 2017) by torch-fidelity; extractor settable",
+    params="genbench.metrics.params:FeatureSpaceParams",
+)
+METRICS.register(
+    "isc",
+    "genbench.metrics.fidelity:InceptionScore",
+    "inception score mean/std (Salimans et al. 2016) by torch-fidelity, on the extractor's logits",
+    params="genbench.metrics.params:IscParams",
+)
+METRICS.register(
+    "kid",
+    "genbench.metrics.fidelity:KernelInceptionDistance",
+    "kernel inception distance mean/std (Binkowski et al. 2018) by torch-fidelity",
+    params="genbench.metrics.params:KidParams",
+)
+METRICS.register(
+    "prc",
+    "genbench.metrics.fidelity:PrecisionRecall",
+    "precision/recall (Kynkaanniemi et al. 2019) by torch-fidelity, density/coverage on the same features",
+    params="genbench.metrics.params:PrcParams",
+)
+METRICS.register(
+    "stacked_modes",
+    "genbench.metrics.stacked_modes:StackedModesMetric",
+    "modes_covered (of 1,000), mode_kl on stacked digits and the real-data oracle (Metz et al. 2017)",
+    params="genbench.metrics.params:StackedModesParams",
+)
+METRICS.register(
+    "vae",
+    "genbench.metrics.vae:VaeMetric",
+    "held-out ELBO, reconstruction, KL and active units (Burda et al. 2016) of a VAE",
+    params="genbench.metrics.params:VaeMetricParams",
+)
+METRICS.register(
+    "iwae",
+    "genbench.metrics.vae:ImportanceWeightedLikelihood",
+    "held-out log-likelihood estimated by the k-sample IWAE bound (Burda et al. 2016)",
+    params="genbench.metrics.params:IwaeParams",
 )

@@ -19,3 +19,16 @@ class WganGpParams(StrictModel):
 
 class R1Params(StrictModel):
     gamma: float = Field(10.0, ge=0, description="R1 weight: gamma/2 * E||grad D(real)||^2")
+
+
+class ElboParams(StrictModel):
+    warmup_steps: int = Field(
+        0, ge=0, description="updates over which the KL weight rises linearly from 0 to 1 (0: none)"
+    )
+
+
+class BetaVaeParams(StrictModel):
+    beta: float = Field(4.0, gt=0, description="weight of the KL term (Higgins et al. 2017: beta > 1)")
+    warmup_steps: int = Field(
+        0, ge=0, description="updates over which the KL weight rises linearly from 0 to beta (0: none)"
+    )

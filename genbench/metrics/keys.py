@@ -46,3 +46,48 @@ STABILITY_KEYS = (
     KEY_D_INPUT_GRAD_NORM_REAL,
     KEY_D_INPUT_GRAD_NORM_FAKE,
 )
+
+# VAE training signals, per example in nats: vae_loss = reconstruction + kl (the negative ELBO),
+# beta = the KL weight the objective applied (warm-up, beta-VAE)
+KEY_VAE_LOSS = "vae_loss"
+KEY_RECONSTRUCTION = "reconstruction"
+KEY_KL = "kl"
+KEY_BETA = "beta"
+KEY_VAE_GRAD_NORM = "vae_grad_norm"
+
+# VAE metrics on held-out data, per example in nats; heldout_kl has no better direction (a KL
+# near 0 is a collapsed posterior, not a good model), so it is not in HIGHER_IS_BETTER
+KEY_HELDOUT_ELBO = "heldout_elbo"
+KEY_IWAE_LOG_LIKELIHOOD = "iwae_log_likelihood"
+KEY_HELDOUT_RECONSTRUCTION = "heldout_reconstruction"
+KEY_HELDOUT_KL = "heldout_kl"
+KEY_ACTIVE_UNITS = "active_units"
+
+HIGHER_IS_BETTER.update(
+    {
+        KEY_HELDOUT_ELBO: True,
+        KEY_IWAE_LOG_LIKELIHOOD: True,
+        KEY_HELDOUT_RECONSTRUCTION: False,
+        KEY_ACTIVE_UNITS: True,
+    }
+)
+
+# image metrics (genbench.metrics.fidelity, genbench.metrics.stacked_modes)
+KEY_FID = "fid"
+KEY_ISC_MEAN = "isc_mean"
+KEY_ISC_STD = "isc_std"
+KEY_KID_MEAN = "kid_mean"
+KEY_KID_STD = "kid_std"
+#: mode counting of real held-out stacks through the same classifier: what a perfect generator scores
+KEY_ORACLE_MODES_COVERED = "oracle_modes_covered"
+KEY_ORACLE_MODE_KL = "oracle_mode_kl"
+
+HIGHER_IS_BETTER.update(
+    {
+        KEY_FID: False,
+        KEY_ISC_MEAN: True,
+        KEY_KID_MEAN: False,
+        KEY_ORACLE_MODES_COVERED: True,
+        KEY_ORACLE_MODE_KL: False,
+    }
+)

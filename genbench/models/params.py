@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -68,3 +68,43 @@ class PretrainedParams(StrictModel):
             raise ValueError(f"sha256 of {self.path} is {digest}, not the {self.sha256} given")
         object.__setattr__(self, "sha256", digest)
         return self
+
+
+class DcganParams(StrictModel):
+    """DCGAN (Radford et al. 2016) for square images whose side is a power of two (16, 32, 64 ...)."""
+
+    latent_dim: int = Field(100, ge=1, description="dimension of the Gaussian latent z")
+    base_channels: int = Field(
+        64, ge=1, description="channels at full resolution; doubled at every halving of the side"
+    )
+    generator_batch_norm: bool = Field(True, description="batch norm after the generator's hidden layers")
+    discriminator_norm: Literal["batch", "spectral", "none"] = Field(
+        "batch",
+        description="batch (DCGAN), spectral on every convolution (SNGAN, Miyato et al. 2018), or none "
+        "(for wgan-gp, Gulrajani et al. 2017)",
+    )
+
+
+class VaeMlpParams(StrictModel):
+    """A VAE (Kingma & Welling 2014) with MLP encoder and decoder, for any data shape."""
+
+    latent_dim: int = Field(16, ge=1, description="dimension of the latent z (standard normal prior)")
+    hidden: int = Field(256, ge=1, description="units per hidden layer (both networks)")
+    depth: int = Field(2, ge=1, description="hidden layers (both networks)")
+    likelihood: Literal["bernoulli", "gaussian"] = Field(
+        "bernoulli",
+        description="decoder p(x|z): bernoulli on (x + 1) / 2, or gaussian with a learned scale",
+    )
+
+
+class VaeConvParams(StrictModel):
+    """A VAE with DCGAN-shaped convolutional encoder and decoder, for square power-of-two images."""
+
+    latent_dim: int = Field(32, ge=1, description="dimension of the latent z (standard normal prior)")
+    base_channels: int = Field(
+        32, ge=1, description="channels at full resolution; doubled at every halving of the side"
+    )
+    likelihood: Literal["bernoulli", "gaussian"] = Field(
+        "bernoulli",
+        description="decoder p(x|z): bernoulli on (x + 1) / 2, or gaussian with a learned scale",
+    )

@@ -8,8 +8,9 @@ from typing import Any
 from genbench.catalog import DATASETS, LOSSES, METRICS, MODELS, PENALTIES
 from genbench.errors import GenbenchError
 from genbench.losses.gan import GanLoss
+from genbench.losses.vae import VaeObjective
 from genbench.metrics.base import Metric
-from genbench.models.parts import GanParts
+from genbench.models.parts import GanParts, VaeParts
 from genbench.registry import Registry, import_object, is_user_reference
 from genbench.suite import ComponentSpec, TrialSpec
 
@@ -26,8 +27,8 @@ def build_component(spec: ComponentSpec, registry: Registry, *args: Any) -> Any:
 @dataclass
 class TrialParts:
     dataset: Any
-    networks: GanParts
-    loss: GanLoss | None
+    networks: GanParts | VaeParts
+    loss: GanLoss | VaeObjective | None
     penalty: Any | None
     metrics: dict[str, Metric]
 
@@ -36,11 +37,15 @@ def build_trial_parts(spec: TrialSpec) -> TrialParts:
     """Build everything on the CPU with the global RNG seeded by the caller (initial weights)."""
     dataset = build_component(spec.dataset, DATASETS)
     networks = build_component(spec.model, MODELS, tuple(dataset.shape))
-    if not isinstance(networks, GanParts):
-        raise GenbenchError(f"model '{spec.model.name}' must return GanParts, got {type(networks).__name__}")
+    if not isinstance(networks, GanParts | VaeParts):
+        raise GenbenchError(
+            f"model '{spec.model.name}' must return GanParts or VaeParts, got {type(networks).__name__}"
+        )
     loss = build_component(spec.loss, LOSSES) if spec.loss else None
-    if loss is not None and not isinstance(loss, GanLoss):
-        raise GenbenchError(f"loss '{spec.loss.name}' must return a GanLoss, got {type(loss).__name__}")
+    if loss is not None and not isinstance(loss, GanLoss | VaeObjective):
+        raise GenbenchError(
+            f"loss '{spec.loss.name}' must return a GanLoss or a VaeObjective, got {type(loss).__name__}"
+        )
     penalty = build_component(spec.penalty, PENALTIES) if spec.penalty else None
     metrics = {metric.name: build_component(metric, METRICS) for metric in spec.metrics}
     return TrialParts(dataset, networks, loss, penalty, metrics)

@@ -1,9 +1,7 @@
 """The GAN training loop: alternating discriminator and generator updates.
 
-The step keeps everything on the device: losses and gradient norms are summed into device tensors
-and read only at evaluations, and the finiteness of the losses is checked every
-``DIVERGENCE_CHECK_EVERY`` steps, with the first non-finite step kept on the device, so no host
-synchronisation slows the step on a GPU while divergence is still recorded at the exact step.
+A step returns its signals (losses and gradient norms) as one device tensor, so the shared loop
+(genbench.train.loop) can accumulate them and check divergence without host synchronisation.
 """
 
 from __future__ import annotations
@@ -26,9 +24,9 @@ from genbench.models.parts import GanParts
 from genbench.optim import build_optimizer
 from genbench.suite import TrialSpec
 from genbench.train.build import TrialParts
+from genbench.train.loop import Divergence, train_steps
 from genbench.train.streams import DATA_STREAM, LATENT_STREAM, seeded
 
-DIVERGENCE_CHECK_EVERY = 10
 SIGNALS = (KEY_GENERATOR_LOSS, KEY_DISCRIMINATOR_LOSS, KEY_GENERATOR_GRAD_NORM, KEY_DISCRIMINATOR_GRAD_NORM)
 
 
@@ -89,52 +87,6 @@ class GanStep:
         return torch.stack([g_loss, d_loss, g_grad, d_grad])
 
 
-@dataclass
-class WindowSignals:
-    """Training signals averaged since the last evaluation."""
-
-    step: int
-    values: dict[str, float]
-
-
-@dataclass
-class Divergence:
-    step: int
-
-
-def train_steps(
-    step_fn: GanStep,
-    steps: int,
-    evaluate_at: set[int],
-    device: torch.device,
-    on_progress: Callable[[int], None] | None = None,
-) -> Iterator[WindowSignals | Divergence]:
-    """Run ``steps`` updates; yield window averages at each step in ``evaluate_at``, or a
-    Divergence (and stop) at the first step whose losses or gradient norms are not finite.
-    ``on_progress(step)`` is called at every divergence check, for progress bars."""
-    sums = torch.zeros(len(SIGNALS), device=device, dtype=torch.float64)
-    window = 0
-    first_bad_step = torch.tensor(-1, device=device)
-    for step in range(1, steps + 1):
-        signals = step_fn()
-        finite = torch.isfinite(signals).all()
-        first_bad_step = torch.where((first_bad_step < 0) & ~finite, step, first_bad_step)
-        sums += signals.double()
-        window += 1
-        if step % DIVERGENCE_CHECK_EVERY == 0 or step in evaluate_at:
-            bad = int(first_bad_step)
-            if bad >= 0:
-                yield Divergence(step=bad)
-                return
-            if on_progress is not None:
-                on_progress(step)
-        if step in evaluate_at:
-            means = (sums / window).tolist()
-            yield WindowSignals(step=step, values=dict(zip(SIGNALS, means, strict=True)))
-            sums.zero_()
-            window = 0
-
-
 def gan_training_events(
     spec: TrialSpec,
     parts: TrialParts,
@@ -162,5 +114,5 @@ def gan_training_events(
         data_rng=seeded(device, spec.seed + DATA_STREAM),
         latent_rng=seeded(device, spec.seed + LATENT_STREAM),
     )
-    for event in train_steps(step_fn, spec.train.steps, schedule, device, on_progress):
+    for event in train_steps(step_fn, SIGNALS, spec.train.steps, schedule, device, on_progress):
         yield event if isinstance(event, Divergence) else (event.step, event.values)

@@ -28,14 +28,14 @@ from genbench.metrics.keys import (
     KEY_SAMPLES_PER_SECOND,
     KEY_TRAIN_SECONDS,
 )
-from genbench.models.checkpoint import checkpoint_bytes
-from genbench.models.parts import GanParts
+from genbench.models.checkpoint import checkpoint_bytes, networks_of
+from genbench.models.parts import GanParts, VaeParts
 from genbench.records import CurvePoint, ModeSet, TrialRecord, TrialStatus
 from genbench.registry import import_object
 from genbench.suite import Trial
 from genbench.train.build import TrialParts, build_trial_parts
 from genbench.train.evaluation import Evaluation, evaluate, evaluation_steps
-from genbench.train.gan import Divergence
+from genbench.train.loop import Divergence
 from genbench.train.streams import EVAL_STREAM, REFERENCE_SEED, seeded
 
 SAVED_SAMPLES = 2000
@@ -87,9 +87,8 @@ def run_trial(
         torch.cuda.reset_peak_memory_stats(device)
     torch.manual_seed(spec.seed)
     parts = build_trial_parts(spec)
-    parts.networks.generator.to(device)
-    if parts.networks.discriminator is not None:
-        parts.networks.discriminator.to(device)
+    for module in networks_of(parts.networks).values():
+        module.to(device)
 
     reference_count = spec.train.reference_samples or spec.train.eval_samples
     # held-out data where the dataset has a split (images), fresh draws where it is generated
@@ -186,7 +185,10 @@ def metric_protocols(
 
 #: the training loop of each kind of built model, imported when a trial of that kind trains; each
 #: has the signature of ``genbench.train.gan.gan_training_events``
-TRAINERS = {GanParts: "genbench.train.gan:gan_training_events"}
+TRAINERS = {
+    GanParts: "genbench.train.gan:gan_training_events",
+    VaeParts: "genbench.train.vae:vae_training_events",
+}
 
 
 def training_events(
