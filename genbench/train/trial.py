@@ -133,7 +133,9 @@ def run_trial(
         KEY_PEAK_MEMORY_MB: peak_memory_mb(device),
     }
     if spec.trains and diverged_step is None and train_seconds > 0:
-        consumed = spec.train.steps * spec.train.d_steps * spec.train.batch_size
+        # real samples the model consumed: a GAN's discriminator reads a batch per d_step
+        updates_per_step = spec.train.d_steps if isinstance(parts.networks, GanParts) else 1
+        consumed = spec.train.steps * updates_per_step * spec.train.batch_size
         timings[KEY_SAMPLES_PER_SECOND] = consumed / train_seconds
     reference_protocol = {
         "eval_samples": spec.train.eval_samples,
