@@ -35,6 +35,20 @@ class ReportSettings(StrictModel):
     heatmap: tuple[str, str] | None = Field(
         None, description="two grid keys for the heatmap axes; default: the first two grid keys"
     )
+    confidence: float = Field(0.95, gt=0, lt=1, description="level of every confidence interval")
+    bootstrap_resamples: int = Field(
+        2000, ge=100, description="resamples of each bootstrap interval (tables and figure bands)"
+    )
+    bootstrap_seed: int = Field(
+        0, description="seed of every bootstrap, so the same results always give the same report"
+    )
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description="family-wise significance level of the pairwise comparisons"
+    )
+    tail_fraction: float = Field(
+        0.5, gt=0, le=1, description="last part of training (share of evaluations) that oscillation reads"
+    )
+    rolling_window: int = Field(3, ge=2, description="evaluations in each rolling window of oscillation")
 
 
 class Tolerance(StrictModel):

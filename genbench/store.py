@@ -48,6 +48,8 @@ def write_atomically(path: Path, write: Any, mode: str = "w") -> None:
     """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    # mkstemp creates the file private (0600); results are shared like any file the user writes
+    os.chmod(temporary, 0o666 & ~current_umask())
     try:
         with os.fdopen(handle, mode) as file:
             write(file)
@@ -57,6 +59,12 @@ def write_atomically(path: Path, write: Any, mode: str = "w") -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text_atomically(path: Path, text: str) -> None:
