@@ -213,6 +213,7 @@ class SuiteLoader:
         report = self.validate_model(ReportSettings, data.get("report"), ("report",))
         check = self.validate_model(CheckSettings, data.get("check"), ("check",))
         grid = self.grid(data.get("grid"))
+        self.check_report_keys(report, list(grid))
         base = {key: data[key] for key in TRIAL_KEYS if key in data}
         trials = self.expand(base, grid)
         return Suite(
@@ -242,6 +243,18 @@ class SuiteLoader:
             if not isinstance(values, list) or not values:
                 raise self.error(("grid", key), "expected a non-empty list of values")
         return {str(key): values for key, values in raw.items()}
+
+    def check_report_keys(self, report: ReportSettings, grid_keys: list[str]) -> None:
+        """Report settings name grid keys; check them now rather than after hours of training."""
+        named = {"heatmap": list(report.heatmap or ()), "group_by": list(report.group_by or ())}
+        for setting, keys in named.items():
+            for index, key in enumerate(keys):
+                # a flattened column of a mapping grid value (optimizer.name) counts as its key
+                if not any(key == grid_key or key.startswith(f"{grid_key}.") for grid_key in grid_keys):
+                    raise self.error(
+                        ("report", setting, index),
+                        f"'{key}' is not a grid key; grid keys: {', '.join(grid_keys) or '(no grid)'}",
+                    )
 
     def expand(self, base: dict[str, Any], grid: dict[str, list[Any]]) -> list[Trial]:
         trials: dict[str, Trial] = {}

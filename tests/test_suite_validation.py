@@ -90,6 +90,12 @@ BAD_SUITES = [
     (suite_with({"seed": ""}, "seed: -1\n"), 8, "seed", "non-negative integer"),
     (suite_with({"name": "name: my suite"}), 1, "name", "should match pattern"),
     ("name: x\ndataset: [ring8\n", 3, "(yaml)", "not valid YAML"),
+    (
+        suite_with({}, "grid:\n  loss: [ns, hinge]\nreport:\n  heatmap: [loss, optimiser]\n"),
+        11,
+        "report.heatmap[1]",
+        "'optimiser' is not a grid key; grid keys: loss",
+    ),
     (suite_with({"loss": ""}), 1, "loss", "training needs a loss"),
 ]
 
