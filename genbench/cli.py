@@ -19,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
 def fail(error: Exception) -> typer.Exit:
     """Print a user error without a traceback; exit code 2 means 'unusable input'."""
     typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
@@ -41,16 +42,19 @@ def run(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
-    """Train and evaluate every trial of SUITE and write results (resumes: finished trials are skipped)."""
+    """Train and evaluate every trial of SUITE, write results and the report (resumes: finished trials
+    are skipped)."""
     from genbench.errors import GenbenchError
 
     try:
+        from genbench.report import build_report
         from genbench.runner import run_suite
 
         run_dir = run_suite(suite, out, device=device, quiet=quiet, workers=workers)
+        typer.echo(str(run_dir / "results.csv"))
+        typer.echo(str(build_report(run_dir)))
     except GenbenchError as error:
         raise fail(error) from None
-    typer.echo(str(run_dir / "results.csv"))
 
 
 @app.command()
@@ -90,4 +94,135 @@ def list_entries(
 
 # -- report commands (issue 3) --
 
+
+@app.command()
+def report(
+    results_dir: Annotated[Path, typer.Argument(help="run folder, e.g. results/mode_collapse/1a2b3c4d")],
+    group_by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--group-by",
+            help="grid key or grid column (e.g. optimizer.name) that defines a group, repeatable; "
+            "default: the suite's report.group_by, else every grid key except seed",
+        ),
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(help="headline metric of the tables, figures and comparisons; default: report.metric"),
+    ] = None,
+) -> None:
+    """Rebuild the report of RESULTS_DIR (tables, figures, report.md, report.html) from stored results."""
+    from genbench.errors import GenbenchError
+
+    try:
+        from genbench.report import build_report
+
+        path = build_report(results_dir, group_by=group_by, metric=metric)
+    except GenbenchError as error:
+        raise fail(error) from None
+    typer.echo(str(path))
+
+
 # -- baseline commands (issue 4) --
+
+ResultsArgument = Annotated[Path, typer.Argument(help="a run folder written by `genbench run`")]
+MetricsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--metrics",
+        help="metrics to check, repeated or comma-separated; default: the suite's check.metrics, "
+        "else every final metric with a declared direction",
+    ),
+]
+AlphaOption = Annotated[
+    float | None, typer.Option(min=0, max=1, help="significance level; default: the baseline's")
+]
+ToleranceOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tolerance",
+        help="METRIC=VALUE (absolute) or METRIC=VALUE% (relative), repeatable; replaces the baseline's",
+    ),
+]
+
+
+def split_metrics(metrics: list[str] | None) -> list[str] | None:
+    names = [name.strip() for item in metrics or [] for name in item.split(",") if name.strip()]
+    return names or None
+
+
+def parse_tolerances(texts: list[str] | None) -> dict:
+    from genbench.check import parse_tolerance
+
+    return dict(parse_tolerance(text) for text in texts or [])
+
+
+def report_check(result, report_dir: Path | None) -> None:
+    """Print a check's table and write check.json / check.md into ``report_dir`` when given."""
+    typer.echo(result.text())
+    if report_dir is not None:
+        for path in result.write(report_dir):
+            typer.echo(f"wrote {path}", err=True)
+
+
+@app.command()
+def baseline(
+    results_dir: ResultsArgument,
+    out: Annotated[Path | None, typer.Option(help="baseline file; default baselines/<suite>.json")] = None,
+    metrics: MetricsOption = None,
+) -> None:
+    """Write a baseline from a finished run: per cell and metric, every seed's value, its summary and
+    protocol. Review its diff before committing it."""
+    from genbench.baseline import write_baseline
+    from genbench.errors import GenbenchError
+
+    try:
+        path = write_baseline(results_dir, out, split_metrics(metrics))
+    except GenbenchError as error:
+        raise fail(error) from None
+    typer.echo(str(path))
+
+
+@app.command()
+def check(
+    results_dir: ResultsArgument,
+    baseline_file: Annotated[Path, typer.Option("--baseline", help="baseline file, e.g. baselines/x.json")],
+    allow_suite_change: Annotated[
+        bool, typer.Option(help="check a run of a changed suite (e.g. other seeds) on the baseline's cells")
+    ] = False,
+    alpha: AlphaOption = None,
+    tolerance: ToleranceOption = None,
+    report_dir: Annotated[
+        Path | None, typer.Option(help="where to write check.json and check.md; default: RESULTS_DIR")
+    ] = None,
+) -> None:
+    """Check a run against a baseline. Exit 0: nothing regressed; 1: a regression; 2: unusable input."""
+    from genbench.check import check_run
+    from genbench.errors import GenbenchError
+
+    try:
+        result = check_run(results_dir, baseline_file, allow_suite_change, alpha, parse_tolerances(tolerance))
+    except GenbenchError as error:
+        raise fail(error) from None
+    report_check(result, report_dir or results_dir)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="the run taken as the baseline")],
+    run_b: Annotated[Path, typer.Argument(help="the run compared with it")],
+    metrics: MetricsOption = None,
+    alpha: AlphaOption = None,
+    tolerance: ToleranceOption = None,
+    report_dir: Annotated[Path | None, typer.Option(help="where to write check.json and check.md")] = None,
+) -> None:
+    """Compare two runs with the check's table and rule, on the cells they share; exits 0 whatever changed."""
+    from genbench.check import compare_runs
+    from genbench.errors import GenbenchError
+
+    try:
+        result = compare_runs(run_a, run_b, split_metrics(metrics), alpha, parse_tolerances(tolerance))
+    except GenbenchError as error:
+        raise fail(error) from None
+    report_check(result, report_dir)
