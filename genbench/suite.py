@@ -213,7 +213,8 @@ class SuiteLoader:
         report = self.validate_model(ReportSettings, data.get("report"), ("report",))
         check = self.validate_model(CheckSettings, data.get("check"), ("check",))
         grid = self.grid(data.get("grid"))
-        self.check_report_keys(report, list(grid))
+        grid_keys = [path for key in grid for path in zipped_paths(key)]
+        self.check_report_keys(report, grid_keys)
         base = {key: data[key] for key in TRIAL_KEYS if key in data}
         trials = self.expand(base, grid)
         return Suite(
@@ -221,27 +222,37 @@ class SuiteLoader:
             description=header.description.strip(),
             path=self.path,
             text=self.text,
-            grid_keys=tuple(grid),
+            grid_keys=tuple(grid_keys),
             trials=tuple(trials),
             report=report,
             check=check,
         )
 
     def grid(self, raw: Any) -> dict[str, list[Any]]:
+        """The grid's keys and values. A key ``a+b`` varies several paths together: each of its
+        values is a list with one value per path (e.g. a model with the loss that fits it)."""
         if raw is None:
             return {}
         if not isinstance(raw, dict):
             raise self.error(("grid",), "expected a mapping from dotted keys to lists of values")
         for key, values in raw.items():
-            head = str(key).split(".")[0]
-            if head not in TRIAL_KEYS:
-                raise self.error(
-                    ("grid", key),
-                    f"'{key}' is not a path into a trial; it must start with one of: "
-                    + ", ".join(TRIAL_KEYS),
-                )
+            paths = zipped_paths(str(key))
+            for path in paths:
+                if path.split(".")[0] not in TRIAL_KEYS:
+                    raise self.error(
+                        ("grid", key),
+                        f"'{path}' is not a path into a trial; it must start with one of: "
+                        + ", ".join(TRIAL_KEYS),
+                    )
             if not isinstance(values, list) or not values:
                 raise self.error(("grid", key), "expected a non-empty list of values")
+            if len(paths) > 1:
+                for index, value in enumerate(values):
+                    if not isinstance(value, list) or len(value) != len(paths):
+                        raise self.error(
+                            ("grid", key, index),
+                            f"expected a list of {len(paths)} values, one for each of: {', '.join(paths)}",
+                        )
         return {str(key): values for key, values in raw.items()}
 
     def check_report_keys(self, report: ReportSettings, grid_keys: list[str]) -> None:
@@ -264,12 +275,15 @@ class SuiteLoader:
             self.origins = {}
             labels, columns = {}, {}
             for key, index in zip(keys, indices, strict=True):
-                value = grid[key][index]
-                trial_path = tuple(key.split("."))
-                set_path(raw, trial_path, copy.deepcopy(value))
-                self.origins[trial_path] = ("grid", key, index)
-                labels[key] = label(value)
-                columns.update(flatten(key, value))
+                paths = zipped_paths(key)
+                values = grid[key][index] if len(paths) > 1 else [grid[key][index]]
+                for position, (path, value) in enumerate(zip(paths, values, strict=True)):
+                    trial_path = tuple(path.split("."))
+                    set_path(raw, trial_path, copy.deepcopy(value))
+                    origin = ("grid", key, index, position) if len(paths) > 1 else ("grid", key, index)
+                    self.origins[trial_path] = origin
+                    labels[path] = label(value)
+                    columns.update(flatten(path, value))
             spec = self.resolve_trial(raw)
             trial = Trial(id=spec.trial_id(), spec=spec, grid=labels, grid_columns=columns)
             if trial.id in trials:
@@ -387,6 +401,11 @@ class SuiteLoader:
         return tuple(
             self.component(item, METRICS, ("metrics", index), context) for index, item in enumerate(raw)
         )
+
+
+def zipped_paths(key: str) -> list[str]:
+    """``model+loss`` -> ["model", "loss"]; a plain key is one path."""
+    return [path.strip() for path in key.split("+")]
 
 
 def dotted(path: Path_) -> str:

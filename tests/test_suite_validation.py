@@ -206,3 +206,34 @@ def test_shipped_suites_are_valid():
 
     for path in sorted((REPO / "suites").glob("*.yaml")):
         assert load_suite(path).trials, path
+
+
+def test_zipped_grid_key_varies_paths_together(write_suite):
+    text = TINY_SUITE + (
+        "grid:\n"
+        "  model+loss:\n"
+        "    - [{name: mlp_gan, params: {hidden: 8}}, ns]\n"
+        "    - [{name: mlp_gan, params: {hidden: 4}}, {name: wgan-gp, params: {gp_weight: 1.0}}]\n"
+        "  seed: [0, 1]\n"
+    )
+    suite = load_suite(write_suite(text))
+    assert suite.grid_keys == ("model", "loss", "seed")
+    assert [(t.grid["model"], t.grid["loss"]) for t in suite.trials[::2]] == [
+        ("mlp_gan(hidden=8)", "ns"),
+        ("mlp_gan(hidden=4)", "wgan-gp(gp_weight=1.0)"),
+    ]
+    assert suite.trials[2].spec.loss.params == {"gp_weight": 1.0}
+
+
+def test_zipped_grid_errors_point_at_the_value(write_suite):
+    text = TINY_SUITE + "grid:\n  model+loss:\n    - [mlp_gan, ns]\n    - [mlp_gan, nss]\n"
+    with pytest.raises(SuiteError) as raised:
+        load_suite(write_suite(text))
+    assert (raised.value.line, raised.value.key) == (11, "grid.model+loss[1][1]")
+    with pytest.raises(SuiteError, match="expected a list of 2 values, one for each of: model, loss"):
+        load_suite(write_suite(TINY_SUITE + "grid:\n  model+loss: [mlp_gan]\n"))
+
+
+def test_a_vae_objective_cannot_train_a_gan(write_suite):
+    with pytest.raises(SuiteError, match="'elbo' is a VAE objective but model 'mlp_gan' is a GAN"):
+        load_suite(write_suite(TINY_SUITE.replace("loss: ns", "loss: elbo")))
