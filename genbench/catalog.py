@@ -12,7 +12,30 @@ Interfaces of the targets (what a user's ``package.module:factory`` must follow 
 - metric: ``factory(**params)`` -> a ``genbench.metrics.base.Metric``
 """
 
+from genbench.metrics.keys import (
+    KEY_ACTIVE_UNITS,
+    KEY_COVERAGE,
+    KEY_DENSITY,
+    KEY_FID,
+    KEY_HELDOUT_ELBO,
+    KEY_HELDOUT_KL,
+    KEY_HELDOUT_RECONSTRUCTION,
+    KEY_HQ_FRACTION,
+    KEY_ISC_MEAN,
+    KEY_ISC_STD,
+    KEY_IWAE_LOG_LIKELIHOOD,
+    KEY_KID_MEAN,
+    KEY_KID_STD,
+    KEY_MODE_KL,
+    KEY_MODES_COVERED,
+    KEY_ORACLE_MODE_KL,
+    KEY_ORACLE_MODES_COVERED,
+    KEY_PRECISION,
+    KEY_RECALL,
+)
 from genbench.registry import Registry
+
+PRDC_KEYS = (KEY_PRECISION, KEY_RECALL, KEY_DENSITY, KEY_COVERAGE)
 
 DATASETS = Registry("dataset", allows_user_code=True)
 MODELS = Registry("model", allows_user_code=True)
@@ -190,52 +213,61 @@ METRICS.register(
     "genbench.metrics.modes:ModeMetric",
     "hq_fraction, modes_covered, mode_kl against known mode centres (VEEGAN, PacGAN protocol)",
     params="genbench.metrics.params:ModesParams",
+    outputs=(KEY_HQ_FRACTION, KEY_MODES_COVERED, KEY_MODE_KL),
 )
 METRICS.register(
     "prdc",
     "genbench.metrics.prdc:PrdcMetric",
     "precision/recall (Kynkaanniemi et al. 2019) and density/coverage (Naeem et al. 2020)",
     params="genbench.metrics.params:PrdcParams",
+    outputs=PRDC_KEYS,
 )
 METRICS.register(
     "fid",
     "genbench.metrics.fidelity:FrechetInceptionDistance",
     "Frechet distance of feature Gaussians (Heusel et al. 2017) by torch-fidelity; extractor settable",
     params="genbench.metrics.params:FeatureSpaceParams",
+    outputs=(KEY_FID,),
 )
 METRICS.register(
     "isc",
     "genbench.metrics.fidelity:InceptionScore",
     "inception score mean/std (Salimans et al. 2016) by torch-fidelity, on the extractor's logits",
     params="genbench.metrics.params:IscParams",
+    outputs=(KEY_ISC_MEAN, KEY_ISC_STD),
 )
 METRICS.register(
     "kid",
     "genbench.metrics.fidelity:KernelInceptionDistance",
     "kernel inception distance mean/std (Binkowski et al. 2018) by torch-fidelity",
     params="genbench.metrics.params:KidParams",
+    outputs=(KEY_KID_MEAN, KEY_KID_STD),
 )
 METRICS.register(
     "prc",
     "genbench.metrics.fidelity:PrecisionRecall",
     "precision/recall (Kynkaanniemi et al. 2019) by torch-fidelity, density/coverage on the same features",
     params="genbench.metrics.params:PrcParams",
+    outputs=PRDC_KEYS,
 )
 METRICS.register(
     "stacked_modes",
     "genbench.metrics.stacked_modes:StackedModesMetric",
     "modes_covered (of 1,000), mode_kl on stacked digits and the real-data oracle (Metz et al. 2017)",
     params="genbench.metrics.params:StackedModesParams",
+    outputs=(KEY_MODES_COVERED, KEY_MODE_KL, KEY_ORACLE_MODES_COVERED, KEY_ORACLE_MODE_KL),
 )
 METRICS.register(
     "vae",
     "genbench.metrics.vae:VaeMetric",
     "held-out ELBO, reconstruction, KL and active units (Burda et al. 2016) of a VAE",
     params="genbench.metrics.params:VaeMetricParams",
+    outputs=(KEY_HELDOUT_ELBO, KEY_HELDOUT_RECONSTRUCTION, KEY_HELDOUT_KL, KEY_ACTIVE_UNITS),
 )
 METRICS.register(
     "iwae",
     "genbench.metrics.vae:ImportanceWeightedLikelihood",
     "held-out log-likelihood estimated by the k-sample IWAE bound (Burda et al. 2016)",
     params="genbench.metrics.params:IwaeParams",
+    outputs=(KEY_IWAE_LOG_LIKELIHOOD,),
 )

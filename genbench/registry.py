@@ -47,6 +47,8 @@ class Entry:
     #: model family ("gan", "vae") for models and objectives, so a suite cannot pair a GAN loss
     #: with a VAE; None where any family fits
     family: str | None = None
+    #: result keys a metric writes, so a suite cannot name two metrics that overwrite each other
+    outputs: tuple[str, ...] = ()
 
     def load(self) -> Any:
         return import_object(self.target)
@@ -64,11 +66,17 @@ class Registry:
         self._entries: dict[str, Entry] = {}
 
     def register(
-        self, name: str, target: str, description: str, params: str | None = None, family: str | None = None
+        self,
+        name: str,
+        target: str,
+        description: str,
+        params: str | None = None,
+        family: str | None = None,
+        outputs: tuple[str, ...] = (),
     ) -> None:
         if name in self._entries:
             raise ValueError(f"{self.kind} '{name}' is registered twice")
-        self._entries[name] = Entry(name, target, description, params, family)
+        self._entries[name] = Entry(name, target, description, params, family, outputs)
 
     def names_of_family(self, family: str) -> list[str]:
         return [entry.name for entry in self.entries() if entry.family == family]

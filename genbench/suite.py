@@ -398,9 +398,20 @@ class SuiteLoader:
     def metrics(self, raw: Any, context: dict[str, Any]) -> tuple[ComponentSpec, ...]:
         if not isinstance(raw, list) or not raw:
             raise self.error(("metrics",), f"expected a non-empty list from: {', '.join(METRICS.names())}")
-        return tuple(
+        metrics = tuple(
             self.component(item, METRICS, ("metrics", index), context) for index, item in enumerate(raw)
         )
+        written: dict[str, str] = {}
+        for index, metric in enumerate(metrics):
+            outputs = () if is_user_reference(metric.name) else METRICS.get(metric.name).outputs
+            for key in outputs:
+                if key in written:
+                    raise self.error(
+                        ("metrics", index),
+                        f"metrics '{written[key]}' and '{metric.name}' both write '{key}'; keep one",
+                    )
+                written[key] = metric.name
+        return metrics
 
 
 def zipped_paths(key: str) -> list[str]:

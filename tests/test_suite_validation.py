@@ -76,6 +76,12 @@ BAD_SUITES = [
         "greater than or equal to 0",
     ),
     (suite_with({"metrics": "metrics: [modes, fid2]"}), 7, "metrics[1]", "unknown metric 'fid2'"),
+    (
+        suite_with({"metrics": "metrics: [modes, prdc, prc]"}),
+        7,
+        "metrics[2]",
+        "metrics 'prdc' and 'prc' both write 'precision'; keep one",
+    ),
     (suite_with({}, "grid:\n  loss: [ns, hinge, nss]\n"), 9, "grid.loss[2]", "unknown loss 'nss'"),
     (suite_with({}, "grid:\n  loss: ns\n"), 9, "grid.loss", "non-empty list"),
     (suite_with({}, "grid:\n  colour: [red]\n"), 9, "grid.colour", "must start with one of: dataset"),

@@ -1,0 +1,183 @@
+"""FID, inception score, KID and precision/recall, computed by torch-fidelity on genbench's features.
+
+The values are torch-fidelity's own functions applied to features extracted once per evaluation
+(``genbench.metrics.features``), so they equal ``torch_fidelity.calculate_metrics`` on the same
+images (tested); genbench adds the choice of extractor, a safe weights file, a reference cache keyed
+on everything the features depend on, and density/coverage on the same features.
+
+- ``fid``: Frechet distance between Gaussians fitted to the features (Heusel et al. 2017). Biased
+  upwards at small sample counts (strongly below ~2,000 samples with Inception's 2,048 features,
+  Chong & Forsyth 2020), so values are only comparable at equal sample counts; the record's
+  protocol holds them.
+- ``isc``: inception score exp E KL(p(y|x) || p(y)) over ``splits`` splits (Salimans et al. 2016);
+  with ``digits-cnn`` at most 10, with ``stacked-digits-cnn`` at most 1,000.
+- ``kid``: unbiased squared MMD with a cubic polynomial kernel, mean and std over ``subsets``
+  random subsets (Binkowski et al. 2018); the subset size is clamped to the sample counts.
+- ``prc``: precision and recall of Kynkaanniemi et al. 2019 (torch-fidelity's), plus density and
+  coverage of Naeem et al. 2020 (``genbench.metrics.prdc``) on the same features.
+
+The extractor is named explicitly in every call: left to itself, torch-fidelity 0.4.0 runs
+Inception for FID/KID and VGG16 for precision/recall and hands one weights path to both.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics, fid_statistics_to_metric
+from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
+from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
+from torch_fidelity.metric_prc import KEY_METRIC_PRECISION, KEY_METRIC_RECALL, prc_features_to_metric
+
+from genbench.metrics.base import MetricProtocol, MetricResult
+from genbench.metrics.features import FeatureSpace, LastTensorMemo, feature_space
+from genbench.metrics.keys import (
+    KEY_COVERAGE,
+    KEY_DENSITY,
+    KEY_FID,
+    KEY_ISC_MEAN,
+    KEY_ISC_STD,
+    KEY_KID_MEAN,
+    KEY_KID_STD,
+    KEY_PRECISION,
+    KEY_RECALL,
+)
+from genbench.metrics.prdc import precision_recall_density_coverage
+
+#: torch-fidelity's default seed of the inception score's shuffle and KID's subsets
+TORCH_FIDELITY_SEED = 2020
+
+
+class FidelityMetric:
+    """What the four metrics share: a feature space and the features of one evaluation."""
+
+    name: ClassVar[str]
+    version: ClassVar[int] = 1
+
+    def __init__(
+        self,
+        feature_extractor: str = "digits-cnn",
+        feature_extractor_weights_path: str | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        self.space: FeatureSpace = feature_space(feature_extractor, feature_extractor_weights_path)
+        self.batch_size = batch_size
+
+    def generated_features(self, generated: torch.Tensor) -> torch.Tensor:
+        layer = self.space.layers[self.name]
+        return self.space.generated_features(generated, self.batch_size)[layer]
+
+    def reference_features(self, reference: torch.Tensor) -> torch.Tensor:
+        layer = self.space.layers[self.name]
+        return self.space.reference_features(reference, self.batch_size)[layer]
+
+    def settings(self) -> dict[str, Any]:
+        """The metric's own parameters that its values depend on, for its protocol (not the batch
+        size, so that runs on different hardware stay comparable)."""
+        return {}
+
+    def protocol(self) -> dict[str, Any]:
+        layer = self.space.layers[self.name]
+        params = {**self.space.protocol(layer), **self.settings()}
+        return MetricProtocol(self.name, self.version, f"{self.space.extractor}/{layer}", params).as_dict()
+
+
+class FrechetInceptionDistance(FidelityMetric):
+    name = "fid"
+
+    def __init__(self, **space: Any) -> None:
+        super().__init__(**space)
+        #: the reference set's mean and covariance, kept while the reference features are the same
+        self.reference_statistics = LastTensorMemo()
+
+    def __call__(self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any) -> MetricResult:
+        real = self.reference_features(reference)
+        real_statistics = self.reference_statistics.get(real)
+        if real_statistics is None:
+            real_statistics = self.reference_statistics.put(real, fid_features_to_statistics(real.cpu()))
+        fake_statistics = fid_features_to_statistics(self.generated_features(generated).cpu())
+        fid = fid_statistics_to_metric(fake_statistics, real_statistics, verbose=False)[KEY_METRIC_FID]
+        return MetricResult(values={KEY_FID: fid})
+
+
+class InceptionScore(FidelityMetric):
+    """Needs no reference: a score of the generated samples' class predictions alone."""
+
+    name = "isc"
+
+    def __init__(self, splits: int = 10, seed: int = TORCH_FIDELITY_SEED, **space: Any) -> None:
+        super().__init__(**space)
+        self.splits = splits
+        self.seed = seed
+
+    def __call__(self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any) -> MetricResult:
+        logits = self.generated_features(generated).cpu()
+        score = isc_features_to_metric(logits, self.splits, shuffle=True, rng_seed=self.seed)
+        return MetricResult(
+            values={KEY_ISC_MEAN: score[KEY_METRIC_ISC_MEAN], KEY_ISC_STD: score[KEY_METRIC_ISC_STD]}
+        )
+
+    def settings(self) -> dict[str, Any]:
+        return {"splits": self.splits, "seed": self.seed}
+
+
+class KernelInceptionDistance(FidelityMetric):
+    name = "kid"
+
+    def __init__(
+        self, subsets: int = 100, subset_size: int = 1000, seed: int = TORCH_FIDELITY_SEED, **space: Any
+    ) -> None:
+        super().__init__(**space)
+        self.subsets = subsets
+        self.subset_size = subset_size
+        self.seed = seed
+
+    def __call__(self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any) -> MetricResult:
+        fake = self.generated_features(generated).cpu()
+        real = self.reference_features(reference).cpu()
+        kid = kid_features_to_metric(
+            fake,
+            real,
+            kid_subsets=self.subsets,
+            kid_subset_size=min(self.subset_size, len(fake), len(real)),
+            rng_seed=self.seed,
+            verbose=False,
+        )
+        return MetricResult(
+            values={KEY_KID_MEAN: kid[KEY_METRIC_KID_MEAN], KEY_KID_STD: kid[KEY_METRIC_KID_STD]}
+        )
+
+    def settings(self) -> dict[str, Any]:
+        """The subset size used is min(subset_size, generated count, reference count)."""
+        return {"subsets": self.subsets, "subset_size": self.subset_size, "seed": self.seed}
+
+
+class PrecisionRecall(FidelityMetric):
+    name = "prc"
+
+    def __init__(self, k_precision_recall: int = 3, k_density_coverage: int = 5, **space: Any) -> None:
+        super().__init__(**space)
+        self.k_precision_recall = k_precision_recall
+        self.k_density_coverage = k_density_coverage
+
+    def __call__(self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any) -> MetricResult:
+        fake = self.generated_features(generated)
+        real = self.reference_features(reference)
+        precision_recall = prc_features_to_metric(
+            fake, real, prc_neighborhood=self.k_precision_recall, save_cpu_ram=False, verbose=False
+        )
+        density_coverage = precision_recall_density_coverage(
+            fake, real, self.k_precision_recall, self.k_density_coverage
+        )
+        return MetricResult(
+            values={
+                KEY_PRECISION: precision_recall[KEY_METRIC_PRECISION],
+                KEY_RECALL: precision_recall[KEY_METRIC_RECALL],
+                KEY_DENSITY: density_coverage[KEY_DENSITY],
+                KEY_COVERAGE: density_coverage[KEY_COVERAGE],
+            }
+        )
+
+    def settings(self) -> dict[str, Any]:
+        return {"k_precision_recall": self.k_precision_recall, "k_density_coverage": self.k_density_coverage}
