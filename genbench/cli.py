@@ -41,6 +41,10 @@ def run(
         int | None, typer.Option(help="parallel worker processes; default: one per core on CPU, 1 on GPU")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+    check: Annotated[
+        Path | None,
+        typer.Option(help="baseline file to check the run against; exit 1 on a regression, 2 on bad input"),
+    ] = None,
 ) -> None:
     """Train and evaluate every trial of SUITE, write results and the report (resumes: finished trials
     are skipped)."""
@@ -53,8 +57,15 @@ def run(
         run_dir = run_suite(suite, out, device=device, quiet=quiet, workers=workers)
         typer.echo(str(run_dir / "results.csv"))
         typer.echo(str(build_report(run_dir)))
+        if check is None:
+            return
+        from genbench.check import check_run
+
+        result = check_run(run_dir, check)
     except GenbenchError as error:
         raise fail(error) from None
+    report_check(result, run_dir)
+    raise typer.Exit(result.exit_code)
 
 
 @app.command()

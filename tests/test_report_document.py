@@ -178,3 +178,12 @@ def test_a_run_without_any_record_still_gets_a_report(tmp_path):
     markdown = (build_report(run).parent / MARKDOWN_FILE).read_text()
     assert "0 of 3 trials recorded" in markdown
     assert "Partial run: 3 of 3 trials have no record yet" in markdown
+
+
+def test_a_single_seed_run_is_reported_without_a_rank_test(tmp_path):
+    trials = [trained(loss, OPTIMIZERS[0], 0, modes=8) for loss in LOSSES]
+    run = write_run(tmp_path / "run", trials, ["loss", "optimizer", "seed"])
+    report = build_report(run)
+    assert report.is_file()
+    markdown = (run / REPORT_DIR / MARKDOWN_FILE).read_text()
+    assert "one finished seed on a side" in markdown

@@ -21,6 +21,8 @@ class Metric(Protocol):
     ``dataset`` gives what the reference samples cannot: the true mode centres, where known.
     A metric of the model itself rather than of its samples (a VAE's held-out ELBO) sets the class
     attribute ``uses_networks = True`` and is also given ``networks=`` (the trial's built parts).
+    A metric for one kind of model only (a VAE's) has ``applies_to(networks) -> bool`` and is
+    skipped for the others, so one suite can compare GANs with VAEs.
     ``protocol`` says what the values depend on beyond the samples (version, parameters, feature
     space); the trainer adds the sample counts and the reference set.
     """

@@ -56,6 +56,12 @@ def evaluation_mode(*modules: nn.Module) -> Iterator[None]:
             module.train(mode)
 
 
+def is_vae(networks: Any) -> bool:
+    """VAE metrics apply to VAE trials only; in a suite that mixes GANs and VAEs the evaluation
+    skips them for the GANs (their records simply lack these keys)."""
+    return isinstance(networks, VaeParts)
+
+
 def require_vae(networks: Any, metric: str) -> VaeParts:
     if not isinstance(networks, VaeParts):
         raise GenbenchError(
@@ -93,6 +99,7 @@ class VaeMetric:
 
     version = 1
     uses_networks = True
+    applies_to = staticmethod(is_vae)
 
     def __init__(self, active_threshold: float = 0.01, seed: int = 0) -> None:
         self.active_threshold = active_threshold
@@ -130,6 +137,7 @@ class ImportanceWeightedLikelihood:
 
     version = 1
     uses_networks = True
+    applies_to = staticmethod(is_vae)
 
     def __init__(self, k: int = 100, seed: int = 0) -> None:
         self.k = k

@@ -33,6 +33,7 @@ from genbench.errors import GenbenchError
 from genbench.report.aggregate import finished_values
 from genbench.report.data import GROUP, GROUP_SEPARATOR, ReportData
 from genbench.settings import ReportSettings
+from genbench.stats import holm
 
 #: fewer seeds than this per group make the comparison underpowered (a rank test on 3 vs 3 seeds
 #: cannot reach p < 0.1)
@@ -45,19 +46,6 @@ WORSE = "worse"
 NO_DIFFERENCE = "no significant difference"
 NOT_TESTED = "not tested"
 REFERENCE = "reference"
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm's step-down adjusted p-values: the i-th smallest is multiplied by (m - i + 1), and
-    adjusted values are made monotone so that rejecting at adjusted p < alpha is Holm's test."""
-    count = len(p_values)
-    order = sorted(range(count), key=lambda i: p_values[i])
-    adjusted = [1.0] * count
-    running = 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (count - rank) * p_values[index]))
-        adjusted[index] = running
-    return adjusted
 
 
 def probability_of_improvement(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -180,6 +168,10 @@ def comparison_row(
         return row
     if min(len(x), len(y)) == 0:
         row["note"] = "no finished seed on one side"
+        return row
+    if min(len(x), len(y)) == 1:
+        # with one seed on a side a rank test cannot reach any p below 1: there is nothing to test
+        row["note"] = "one finished seed on a side: add seeds to compare"
         return row
     u, p_value = mann_whitney(x, y, settings.bootstrap_seed)
     low, high = improvement_interval(x, y, settings)

@@ -92,6 +92,8 @@ def evaluate(
     keys_by_metric: dict[str, list[str]] = {}
     covered_modes = None
     for name, metric in metrics.items():
+        if not getattr(metric, "applies_to", lambda _: True)(networks):
+            continue
         if getattr(metric, "uses_networks", False):
             result = metric(samples, reference, dataset, networks=networks)
         else:
