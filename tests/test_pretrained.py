@@ -156,3 +156,68 @@ def test_checkpoint_for_other_data_is_refused(write_suite, tmp_path):
     (record,) = RunStore(run_suite(write_suite(text), tmp_path / "eval", device="cpu", quiet=True)).records()
     assert record.status.value == "failed"
     assert "trained on data of shape (2,)" in record.error
+
+
+class HeldOutDigits(torch.nn.Module):
+    """A 'generator' that returns held-out digits (the data distribution) or, with
+    ``only_class``, the held-out images of one class (a generator collapsed onto one mode)."""
+
+    def __init__(self, only_class: int | None = None) -> None:
+        super().__init__()
+        from genbench.data.digits import DigitsDataset
+
+        test = DigitsDataset().test
+        images = test.images if only_class is None else test.images[test.labels == only_class]
+        self.register_buffer("images", images.clone())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        index = (torch.special.ndtr(z[:, 0]) * self.images.shape[0]).long().clamp(0, self.images.shape[0] - 1)
+        return self.images[index]
+
+
+def export_digits(path, only_class: int | None = None) -> None:
+    program = torch.export.export(
+        HeldOutDigits(only_class), (torch.randn(64, 4),), dynamic_shapes={"z": {0: torch.export.Dim("batch")}}
+    )
+    torch.export.save(program, str(path))
+
+
+IMAGE_SUITE = """
+name: saved_digits
+dataset: digits
+model: {name: pretrained, params: {format: export, path: real.pt2, latent_dim: 4}}
+train: {steps: 0, eval_samples: 1000}
+metrics:
+  - {name: fid, params: {feature_extractor: digits-cnn}}
+  - {name: prc, params: {feature_extractor: digits-cnn}}
+grid:
+  model.params.path: [real.pt2, ones.pt2]
+"""
+
+
+def test_exported_image_generator_is_evaluated_through_a_suite(write_suite, tmp_path, monkeypatch):
+    monkeypatch.setenv("GENBENCH_CACHE", str(tmp_path / "cache"))
+    export_digits(tmp_path / "real.pt2")
+    export_digits(tmp_path / "ones.pt2", only_class=1)
+    run_dir = run_suite(write_suite(IMAGE_SUITE), tmp_path / "run", device="cpu", quiet=True, workers=1)
+    records = {r.grid["model.params.path"]: r for r in RunStore(run_dir).records()}
+    real, collapsed = records["real.pt2"], records["ones.pt2"]
+    assert real.status.value == collapsed.status.value == "finished", (real.error, collapsed.error)
+    assert real.metrics["fid"] < collapsed.metrics["fid"] / 5
+    assert real.metrics["recall"] > 0.5 > collapsed.metrics["recall"]
+    assert real.protocols["fid"]["eval_samples"] == 1000
+
+
+def test_image_generator_outside_minus_one_one_is_refused(write_suite, tmp_path):
+    class ZeroTo255(torch.nn.Module):
+        def forward(self, z):
+            return torch.sigmoid(z[:, :1, None, None].expand(-1, 1, 16, 16)) * 255
+
+    program = torch.export.export(
+        ZeroTo255(), (torch.randn(8, 4),), dynamic_shapes={"z": {0: torch.export.Dim("batch")}}
+    )
+    torch.export.save(program, str(tmp_path / "real.pt2"))
+    text = IMAGE_SUITE.split("grid:")[0]
+    (record,) = RunStore(run_suite(write_suite(text), tmp_path / "run", device="cpu", quiet=True)).records()
+    assert record.status.value == "failed"
+    assert "genbench expects [-1, 1]" in record.error

@@ -15,6 +15,9 @@ from genbench.metrics.keys import KEY_D_INPUT_GRAD_NORM_FAKE, KEY_D_INPUT_GRAD_N
 from genbench.models.parts import GanParts
 
 GENERATION_BATCH = 4096
+IMAGE_DIMS = 3  # (C, H, W)
+#: slack for float error at the ends of [-1, 1]
+RANGE_TOLERANCE = 1e-3
 
 
 def evaluation_steps(steps: int, eval_every: int) -> list[int]:
@@ -53,7 +56,24 @@ def generate(networks: GanParts, latents: torch.Tensor, data_shape: tuple[int, .
         raise GenbenchError(
             f"the generator returned samples of shape {tuple(samples.shape)}; the dataset needs {expected}"
         )
+    if len(data_shape) == IMAGE_DIMS:
+        check_image_range(samples)
     return samples.float()
+
+
+def check_image_range(samples: torch.Tensor) -> None:
+    """Images must be in [-1, 1], genbench's convention (metrics map it to uint8 as
+    (x + 1) * 127.5): a generator trained on [0, 1] or [0, 255] data would otherwise be clamped
+    silently and scored on the wrong images. Non-finite samples are left to the caller."""
+    finite = samples[torch.isfinite(samples)]
+    if finite.numel() == 0:
+        return
+    low, high = float(finite.min()), float(finite.max())
+    if low < -1 - RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
+        raise GenbenchError(
+            f"the generator's images lie in [{low:.3g}, {high:.3g}]; genbench expects [-1, 1] "
+            "(e.g. a tanh output, or x * 2 - 1 for a generator of [0, 1] images)"
+        )
 
 
 def discriminator_input_gradients(

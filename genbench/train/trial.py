@@ -117,6 +117,8 @@ def run_trial(
         evaluation = evaluate_now(step)
         eval_seconds += time.perf_counter() - eval_started
         if not evaluation.finite:
+            if not spec.trains:
+                raise GenbenchError("the generator returned non-finite samples (NaN or Inf)")
             diverged_step = step
             break
         evaluations.append(evaluation)
