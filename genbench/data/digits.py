@@ -70,8 +70,15 @@ class DigitsDataset:
         return draw(self.train, n, generator)[0]
 
     def reference(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """Held-out images (the test split, with replacement when n exceeds it)."""
-        return draw(self.test, n, generator)[0]
+        """Distinct held-out images: n of the test split, or all of it when n exceeds it.
+
+        Never with replacement: repeated images have k-NN balls of radius 0, which breaks
+        precision, recall, density and coverage (and shrinks FID's covariance). The record's
+        protocol holds the count actually used.
+        """
+        count = min(n, len(self.test.labels))
+        index = torch.randperm(len(self.test.labels), generator=generator, device=generator.device)[:count]
+        return self.test.images[index.cpu()].to(generator.device)
 
 
 class StackedDigitsDataset:

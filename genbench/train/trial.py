@@ -141,7 +141,7 @@ def run_trial(
         timings[KEY_SAMPLES_PER_SECOND] = consumed / train_seconds
     reference_protocol = {
         "eval_samples": spec.train.eval_samples,
-        "reference_samples": reference_count,
+        "reference_samples": int(reference.shape[0]),
         "reference": {"dataset": spec.dataset.model_dump(mode="json"), "seed": REFERENCE_SEED},
     }
     record = TrialRecord(
