@@ -209,9 +209,13 @@ def test_unknown_feature_extractor_is_refused_by_the_parameters():
         FeatureSpaceParams(feature_extractor="incepton")
 
 
-def test_dinov2_weights_file_is_refused_since_torch_fidelity_cannot_load_one():
+def test_dinov2_weights_file_is_refused_since_torch_fidelity_cannot_load_one(tmp_path):
+    (tmp_path / "w.pth").write_bytes(b"weights")
     with pytest.raises(ValueError, match="DINOv2"):
-        FeatureSpaceParams(feature_extractor="dinov2-vit-s-14", feature_extractor_weights_path="w.pth")
+        FeatureSpaceParams.model_validate(
+            {"feature_extractor": "dinov2-vit-s-14", "feature_extractor_weights_path": "w.pth"},
+            context={"base_dir": str(tmp_path)},
+        )
 
 
 def counting_extractions(space: FeatureSpace, monkeypatch: pytest.MonkeyPatch) -> list[int]:

@@ -243,3 +243,16 @@ def test_zipped_grid_errors_point_at_the_value(write_suite):
 def test_a_vae_objective_cannot_train_a_gan(write_suite):
     with pytest.raises(SuiteError, match="'elbo' is a VAE objective but model 'mlp_gan' is a GAN"):
         load_suite(write_suite(TINY_SUITE.replace("loss: ns", "loss: elbo")))
+
+
+def test_feature_extractor_weights_are_found_relative_to_the_suite(write_suite, tmp_path):
+    (tmp_path / "inception.pt").write_bytes(b"weights")
+    text = TINY_SUITE.replace(
+        "metrics: [modes, prdc]",
+        "metrics: [{name: fid, params: {feature_extractor: inception-v3-compat, "
+        "feature_extractor_weights_path: inception.pt}}]",
+    )
+    spec = load_suite(write_suite(text)).trials[0].spec
+    assert spec.metrics[0].params["feature_extractor_weights_path"] == str(tmp_path / "inception.pt")
+    with pytest.raises(SuiteError, match="no weights file at"):
+        load_suite(write_suite(text.replace("inception.pt}", "missing.pt}")))

@@ -1,8 +1,21 @@
 """Parameters of the built-in metrics (torch-free)."""
 
-from pydantic import Field, field_validator, model_validator
+from pathlib import Path
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from genbench.settings import StrictModel
+
+
+def resolve_weights_file(path: str | None, info: ValidationInfo) -> str | None:
+    """A weights file relative to the suite file, made absolute; it must exist (no download)."""
+    if path is None:
+        return None
+    base_dir = Path((info.context or {}).get("base_dir", "."))
+    resolved = (base_dir / Path(path).expanduser()).resolve()
+    if not resolved.is_file():
+        raise ValueError(f"no weights file at {resolved}")
+    return str(resolved)
 
 
 class ModesParams(StrictModel):
@@ -52,6 +65,8 @@ class FeatureSpaceParams(StrictModel):
     )
     batch_size: int = Field(64, ge=1, description="images per forward pass of the extractor")
 
+    _resolve_weights = field_validator("feature_extractor_weights_path")(resolve_weights_file)
+
     @field_validator("feature_extractor")
     @classmethod
     def known_form(cls, name: str) -> str:
@@ -99,4 +114,6 @@ class StackedModesParams(StrictModel):
         None, description="digits classifier state dict; default: the bundled one (digits-cnn)"
     )
     oracle_seed: int = Field(0, ge=0, description="seed of the real held-out stacks of the oracle")
+
+    _resolve_weights = field_validator("classifier_weights_path")(resolve_weights_file)
     batch_size: int = Field(1024, ge=1, description="images per forward pass of the classifier")
