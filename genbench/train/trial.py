@@ -104,7 +104,8 @@ def run_trial(
 
     curves: list[CurvePoint] = []
     mode_sets: list[ModeSet] = []
-    evaluations: list[Evaluation] = []
+    #: only the latest evaluation is kept: its samples can be large (26,000 images on stacked digits)
+    latest: Evaluation | None = None
     eval_seconds = 0.0
     diverged_step = None
     train_started = time.perf_counter()
@@ -121,14 +122,14 @@ def run_trial(
                 raise GenbenchError("the generator returned non-finite samples (NaN or Inf)")
             diverged_step = step
             break
-        evaluations.append(evaluation)
+        latest = evaluation
         for metric, value in {**window_values, **evaluation.signals, **evaluation.values}.items():
             curves.append(CurvePoint(step=step, metric=metric, value=value))
         if evaluation.covered_modes is not None:
             mode_sets.append(ModeSet(step=step, modes=evaluation.covered_modes))
     train_seconds = time.perf_counter() - train_started - eval_seconds
 
-    last = evaluations[-1] if evaluations and diverged_step is None else None
+    last = latest if diverged_step is None else None
     timings = {
         KEY_TRAIN_SECONDS: train_seconds,
         KEY_EVAL_SECONDS: eval_seconds,
