@@ -24,10 +24,12 @@ from genbench.models.parts import VaeParts
 
 @dataclass
 class ElboTerms:
-    """Per-example terms of the negative ELBO, in nats, each of shape (N,)."""
+    """Per-example terms of the negative ELBO in nats, each of shape (N,), and the posterior means."""
 
     reconstruction: torch.Tensor
     kl: torch.Tensor
+    #: E_q[z | x] per example, (N, latent_dim): kept so that active units need no second encoding
+    posterior_mean: torch.Tensor
 
     @property
     def negative_elbo(self) -> torch.Tensor:
@@ -44,7 +46,11 @@ def elbo_terms(networks: VaeParts, x: torch.Tensor, generator: torch.Generator) 
     mean, log_var = networks.encoder(x)
     noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
     z = mean + (0.5 * log_var).exp() * noise
-    return ElboTerms(reconstruction=-networks.decoder.log_likelihood(x, z), kl=gaussian_kl(mean, log_var))
+    return ElboTerms(
+        reconstruction=-networks.decoder.log_likelihood(x, z),
+        kl=gaussian_kl(mean, log_var),
+        posterior_mean=mean,
+    )
 
 
 class VaeObjective:

@@ -110,20 +110,18 @@ class VaeMetric:
     ) -> MetricResult:
         vae = require_vae(networks, "vae")
         generator = torch.Generator(device=reference.device).manual_seed(self.seed)
-        terms, means = [], []
         with evaluation_mode(vae.encoder, vae.decoder):
-            for x in reference.split(EVAL_BATCH):
-                terms.append(elbo_terms(vae, x, generator))
-                means.append(vae.encoder(x)[0])
+            terms = [elbo_terms(vae, x, generator) for x in reference.split(EVAL_BATCH)]
         held_out = ElboTerms(
             reconstruction=torch.cat([term.reconstruction for term in terms]).double(),
             kl=torch.cat([term.kl for term in terms]).double(),
+            posterior_mean=torch.cat([term.posterior_mean for term in terms]),
         )
         values = {
             KEY_HELDOUT_ELBO: -held_out.negative_elbo.mean().item(),
             KEY_HELDOUT_RECONSTRUCTION: held_out.reconstruction.mean().item(),
             KEY_HELDOUT_KL: held_out.kl.mean().item(),
-            KEY_ACTIVE_UNITS: float(active_units(torch.cat(means), self.active_threshold)),
+            KEY_ACTIVE_UNITS: float(active_units(held_out.posterior_mean, self.active_threshold)),
         }
         return MetricResult(values=values)
 
