@@ -7,6 +7,7 @@ import torch
 from torch_fidelity.utils import create_feature_extractor
 
 from genbench.data.digits import DIGIT_CLASSES, digit_splits
+from genbench.hashing import file_sha256
 from genbench.metrics.extractors.digits_cnn import BUNDLED_WEIGHTS, load_classifier
 from genbench.metrics.extractors.training import (
     SPLIT_SEED,
@@ -15,7 +16,6 @@ from genbench.metrics.extractors.training import (
     train_digits_classifier,
 )
 from genbench.metrics.features import to_uint8_rgb
-from genbench.metrics.weights import file_sha256
 
 
 def test_bundled_classifier_is_accurate_on_the_held_out_digits():

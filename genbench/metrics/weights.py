@@ -13,7 +13,6 @@ key: two files with the same name but different weights never share features or 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import torch
 
 from genbench.errors import GenbenchError
+from genbench.hashing import file_sha256
 from genbench.metrics.extractors import GENBENCH_EXTRACTORS
 from genbench.metrics.extractors.digits_cnn import BUNDLED_WEIGHTS
 
@@ -38,14 +38,6 @@ class ExtractorWeights:
     def identity(self) -> str:
         """The file's sha256, not its path: the same weights give comparable results on any machine."""
         return self.sha256 or TORCH_FIDELITY_DEFAULT
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def vet_weights_file(extractor: str, path: str) -> None:

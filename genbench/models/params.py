@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from genbench.hashing import file_sha256
 from genbench.settings import StrictModel
 
 
@@ -63,7 +63,7 @@ class PretrainedParams(StrictModel):
             raise ValueError(f"'factory' is only used with format 'state_dict', not '{self.format.value}'")
         if self.format is not SavedFormat.CHECKPOINT and self.latent_dim is None:
             raise ValueError(f"format '{self.format.value}' needs 'latent_dim'")
-        digest = hashlib.sha256(Path(self.path).read_bytes()).hexdigest()
+        digest = file_sha256(self.path)
         if self.sha256 is not None and self.sha256 != digest:
             raise ValueError(f"sha256 of {self.path} is {digest}, not the {self.sha256} given")
         object.__setattr__(self, "sha256", digest)
