@@ -7,13 +7,30 @@ Torch-free.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo
 
 
 class StrictModel(BaseModel):
     """Unknown keys are errors: a typo in a suite must never be silently ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def suite_relative(path: str, info: ValidationInfo) -> Path:
+    """A path written in a suite, taken relative to the suite file's folder (the ``base_dir`` of
+    the validation context) and made absolute, so a suite runs from any working directory."""
+    base_dir = Path((info.context or {}).get("base_dir", "."))
+    return (base_dir / Path(path).expanduser()).resolve()
+
+
+def existing_file(path: str, info: ValidationInfo, what: str = "file") -> str:
+    """``suite_relative`` for a file that must already exist (nothing is downloaded)."""
+    resolved = suite_relative(path, info)
+    if not resolved.is_file():
+        raise ValueError(f"no {what} at {resolved}")
+    return str(resolved)
 
 
 class SuccessCriterion(StrictModel):

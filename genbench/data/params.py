@@ -1,11 +1,10 @@
 """Parameters of the built-in datasets (torch-free, so suites validate without importing torch)."""
 
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from genbench.settings import StrictModel
+from genbench.settings import StrictModel, suite_relative
 
 
 class RingParams(StrictModel):
@@ -61,8 +60,7 @@ class ImageParams(StrictModel):
     @classmethod
     def resolve_against_suite(cls, root: str, info: ValidationInfo) -> str:
         """Relative to the suite file, made absolute; the folder may not exist yet (download)."""
-        base_dir = Path((info.context or {}).get("base_dir", "."))
-        return str((base_dir / Path(root).expanduser()).resolve())
+        return str(suite_relative(root, info))
 
 
 class TorchvisionParams(ImageParams):

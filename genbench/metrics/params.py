@@ -1,21 +1,13 @@
 """Parameters of the built-in metrics (torch-free)."""
 
-from pathlib import Path
-
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from genbench.settings import StrictModel
+from genbench.settings import StrictModel, existing_file
 
 
 def resolve_weights_file(path: str | None, info: ValidationInfo) -> str | None:
     """A weights file relative to the suite file, made absolute; it must exist (no download)."""
-    if path is None:
-        return None
-    base_dir = Path((info.context or {}).get("base_dir", "."))
-    resolved = (base_dir / Path(path).expanduser()).resolve()
-    if not resolved.is_file():
-        raise ValueError(f"no weights file at {resolved}")
-    return str(resolved)
+    return None if path is None else existing_file(path, info, what="weights file")
 
 
 class ModesParams(StrictModel):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from enum import Enum
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from genbench.hashing import file_sha256
-from genbench.settings import StrictModel
+from genbench.settings import StrictModel, existing_file
 
 
 class MlpGanParams(StrictModel):
@@ -49,11 +48,7 @@ class PretrainedParams(StrictModel):
     @field_validator("path")
     @classmethod
     def resolve_against_suite(cls, path: str, info: ValidationInfo) -> str:
-        base_dir = Path((info.context or {}).get("base_dir", "."))
-        resolved = (base_dir / path).resolve()
-        if not resolved.is_file():
-            raise ValueError(f"no file at {resolved}")
-        return str(resolved)
+        return existing_file(path, info)
 
     @model_validator(mode="after")
     def check_factory_and_hash(self) -> PretrainedParams:
