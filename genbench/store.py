@@ -124,12 +124,13 @@ class RunStore:
         return record is not None and record.status in DONE_STATUSES
 
     def records(self) -> list[TrialRecord]:
-        """All trial records in the run, in the suite's trial order where run.json gives it."""
-        trials_dir = self.run_dir / TRIALS_DIR
-        found = {path.parent.name for path in trials_dir.glob(f"*/{RECORD_FILE}")}
-        order = [tid for tid in self.run_info().get("trial_ids", []) if tid in found]
-        order += sorted(found - set(order))
-        return [record for tid in order if (record := self.record(tid)) is not None]
+        """The records of the suite's trials (run.json's trial ids), in the suite's order.
+
+        A folder reused for an edited suite keeps the records of trials the suite no longer has;
+        they stay on disk (a later edit back may resume them) but are not part of this run.
+        """
+        trial_ids = self.run_info()["trial_ids"]
+        return [record for tid in trial_ids if (record := self.record(tid)) is not None]
 
     def curves(self, trial_id: str) -> pd.DataFrame:
         path = self.trial_dir(trial_id) / CURVES_FILE

@@ -151,3 +151,12 @@ def test_user_dataset_and_model_factories_are_used_by_reference(write_suite):
     outcome = run_trial(load_suite(write_suite(text)).trials[0], "tiny", torch.device("cpu"))
     assert outcome.record.status is TrialStatus.FINISHED, outcome.record.error
     assert outcome.mode_centres[:, 0].min() == pytest.approx(5.0 - 2.0)
+
+
+def test_a_folder_reused_for_an_edited_suite_reports_only_the_current_trials(write_suite, tmp_path):
+    first = write_suite(TINY_SUITE.replace("steps: 40", "steps: 20") + "grid:\n  seed: [0, 1]\n")
+    run_dir = run_suite(first, tmp_path / "run", device="cpu", quiet=True, workers=1)
+    edited = write_suite(TINY_SUITE.replace("steps: 40", "steps: 20") + "grid:\n  seed: [1, 2]\n", "b.yaml")
+    run_suite(edited, run_dir, device="cpu", quiet=True, workers=1)
+    assert sorted(pd.read_csv(run_dir / "results.csv").seed) == [1, 2]
+    assert len(list((run_dir / "trials").iterdir())) == 3
