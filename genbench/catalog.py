@@ -75,7 +75,7 @@ DATASETS.register(
     "stacked_digits",
     "genbench.data.digits:StackedDigitsDataset",
     "three digits stacked as R, G, B channels: 1,000 modes (Stacked MNIST protocol), offline",
-    params="genbench.data.params:DigitsParams",
+    params="genbench.data.params:StackedDigitsParams",
 )
 DATASETS.register(
     "torchvision",

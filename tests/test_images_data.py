@@ -141,6 +141,8 @@ def test_torchvision_grayscale_to_rgb(tmp_path):
 
 
 def test_roots_are_relative_to_the_suite_file(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "faces").mkdir()
     context = {"base_dir": str(tmp_path)}
     params = TorchvisionParams.model_validate({"name": "CIFAR10", "root": "data"}, context=context)
     assert params.root == str(tmp_path / "data") and params.download is False

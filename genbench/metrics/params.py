@@ -1,16 +1,46 @@
-"""Parameters of the built-in metrics (torch-free)."""
+"""Parameters of the built-in metrics (torch-free).
+
+Each also gives a lower bound of the memory one evaluation of the metric works in, for the estimate
+that refuses, at validation, sample counts that cannot fit.
+"""
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from genbench.settings import StrictModel, existing_file
+from genbench.weights_files import plain_weights_file
+
+FLOAT32_BYTES = 4
+FLOAT64_BYTES = 8
+#: modes of stacked digits (three digits deep), one logit each
+STACKED_MODES = 1000
 
 
 def resolve_weights_file(path: str | None, info: ValidationInfo) -> str | None:
-    """A weights file relative to the suite file, made absolute; it must exist (no download)."""
-    return None if path is None else existing_file(path, info, what="weights file")
+    """A weights file relative to the suite file, made absolute; it must exist (no download) and
+    open with torch.load(weights_only=True): checked now, so a pickled file is refused before
+    anything trains. CLIP's are TorchScript archives (no pickle); DINOv2 takes no file at all."""
+    if path is None:
+        return None
+    resolved = existing_file(path, info, what="weights file")
+    if not str(info.data.get("feature_extractor", "")).startswith(FEATURE_EXTRACTOR_FAMILIES):
+        plain_weights_file(resolved)
+    return resolved
 
 
-class ModesParams(StrictModel):
+def distance_matrices_bytes(generated: int, reference: int) -> int:
+    """The three float32 distance matrices of precision/recall/density/coverage (real-real,
+    fake-fake, real-fake; ``genbench.metrics.prdc``) and the real-fake ball memberships."""
+    return FLOAT32_BYTES * (reference**2 + generated**2 + reference * generated) + reference * generated
+
+
+class MetricParams(StrictModel):
+    def working_bytes(self, generated: int, reference: int, sample_values: int, modes: int) -> int:
+        """Memory one evaluation of the metric works in, at least, besides the samples themselves:
+        ``generated`` and ``reference`` samples of ``sample_values`` values, ``modes`` known modes."""
+        return 0
+
+
+class ModesParams(MetricParams):
     min_count: int = Field(
         1,
         ge=1,
@@ -20,20 +50,27 @@ class ModesParams(StrictModel):
         3.0, gt=0, description="a sample is high quality within this many std of its nearest centre"
     )
 
+    def working_bytes(self, generated: int, reference: int, sample_values: int, modes: int) -> int:
+        """The samples in float64 and their float64 distances to every centre."""
+        return FLOAT64_BYTES * generated * (sample_values + modes)
 
-class PrdcParams(StrictModel):
+
+class PrdcParams(MetricParams):
     k_precision_recall: int = Field(3, ge=1, description="k of the k-NN radii for precision/recall")
     k_density_coverage: int = Field(5, ge=1, description="k of the k-NN radii for density/coverage")
 
+    def working_bytes(self, generated: int, reference: int, sample_values: int, modes: int) -> int:
+        return distance_matrices_bytes(generated, reference)
 
-class VaeMetricParams(StrictModel):
+
+class VaeMetricParams(MetricParams):
     active_threshold: float = Field(
         0.01, gt=0, description="a latent is active when its posterior mean's variance exceeds this (Burda)"
     )
     seed: int = Field(0, ge=0, description="seed of the posterior draws, so evaluations repeat")
 
 
-class IwaeParams(StrictModel):
+class IwaeParams(MetricParams):
     k: int = Field(100, ge=1, description="importance samples per example (k = 1 is the ELBO)")
     seed: int = Field(0, ge=0, description="seed of the posterior draws, so evaluations repeat")
 
@@ -41,9 +78,20 @@ class IwaeParams(StrictModel):
 #: feature extractors a suite may name: genbench's digits classifiers and torch-fidelity's names
 FEATURE_EXTRACTORS = ("digits-cnn", "stacked-digits-cnn", "inception-v3-compat", "vgg16")
 FEATURE_EXTRACTOR_FAMILIES = ("clip-", "dinov2-")
+#: the fewest values per sample that a metric reads from each extractor (features or logits): the
+#: digits classifier's 10 logits, stacked digits' 192 features, Inception's 1,008 logits, VGG16's
+#: 4,096 fc2 features, the smallest CLIP (ViT-B: 512) and DINOv2 (ViT-S: 384) embeddings
+FEWEST_FEATURES = {
+    "digits-cnn": 10,
+    "stacked-digits-cnn": 192,
+    "inception-v3-compat": 1008,
+    "vgg16": 4096,
+    "clip-": 512,
+    "dinov2-": 384,
+}
 
 
-class FeatureSpaceParams(StrictModel):
+class FeatureSpaceParams(MetricParams):
     """The feature space of ``fid``, ``isc``, ``kid`` and ``prc`` (torch-fidelity's extractors)."""
 
     feature_extractor: str = Field(
@@ -77,6 +125,12 @@ class FeatureSpaceParams(StrictModel):
             )
         return self
 
+    def working_bytes(self, generated: int, reference: int, sample_values: int, modes: int) -> int:
+        """The features of both sample sets."""
+        family = next((f for f in FEATURE_EXTRACTOR_FAMILIES if self.feature_extractor.startswith(f)), None)
+        features = FEWEST_FEATURES[family or self.feature_extractor]
+        return FLOAT32_BYTES * features * (generated + reference)
+
 
 class IscParams(FeatureSpaceParams):
     splits: int = Field(10, ge=1, description="the score is the mean (and std) over this many splits")
@@ -95,8 +149,13 @@ class PrcParams(FeatureSpaceParams):
     k_precision_recall: int = Field(3, ge=1, description="k of the k-NN radii for precision/recall")
     k_density_coverage: int = Field(5, ge=1, description="k of the k-NN radii for density/coverage")
 
+    def working_bytes(self, generated: int, reference: int, sample_values: int, modes: int) -> int:
+        """The features, and density/coverage's distance matrices between them."""
+        features = super().working_bytes(generated, reference, sample_values, modes)
+        return features + distance_matrices_bytes(generated, reference)
 
-class StackedModesParams(StrictModel):
+
+class StackedModesParams(MetricParams):
     min_count: int = Field(
         10,
         ge=1,
@@ -109,3 +168,7 @@ class StackedModesParams(StrictModel):
 
     _resolve_weights = field_validator("classifier_weights_path")(resolve_weights_file)
     batch_size: int = Field(1024, ge=1, description="images per forward pass of the classifier")
+
+    def working_bytes(self, generated: int, reference: int, sample_values: int, modes: int) -> int:
+        """The 1,000 stack logits of every generated sample."""
+        return FLOAT32_BYTES * STACKED_MODES * generated

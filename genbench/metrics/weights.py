@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import torch
-
 from genbench.errors import GenbenchError
 from genbench.hashing import file_sha256
 from genbench.metrics.extractors import GENBENCH_EXTRACTORS
 from genbench.metrics.extractors.digits_cnn import BUNDLED_WEIGHTS
+from genbench.weights_files import plain_weights_file
 
 #: said in place of a sha256 when torch-fidelity fetches its own weights (the torch-fidelity
 #: version, also in the protocol, fixes which)
@@ -41,20 +40,19 @@ class ExtractorWeights:
 
 
 def vet_weights_file(extractor: str, path: str) -> None:
-    """Refuse a file that torch-fidelity would open by unpickling arbitrary objects."""
+    """Refuse a file that torch-fidelity would open by unpickling arbitrary objects (checked when
+    the suite loads too; again here, as the file may have changed since)."""
     if not Path(path).is_file():
         raise GenbenchError(f"feature_extractor_weights_path '{path}' ({extractor}) is not a file")
     if extractor.startswith("clip-"):
         return
     try:
-        torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
+        plain_weights_file(path)
+    except ValueError as refused:
         raise GenbenchError(
-            f"refusing feature_extractor_weights_path '{path}' ({extractor}): it does not open with "
-            f"torch.load(weights_only=True) ({type(error).__name__}: {error}). torch-fidelity would "
-            "unpickle it with weights_only=False, which can run arbitrary code. Save the weights as a "
-            "plain state dict: torch.save(model.state_dict(), path)"
-        ) from error
+            f"refusing feature_extractor_weights_path ({extractor}): {refused}. torch-fidelity would "
+            "unpickle it with weights_only=False"
+        ) from None
 
 
 @lru_cache(maxsize=16)

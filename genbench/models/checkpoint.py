@@ -16,6 +16,7 @@ from torch import nn
 
 from genbench.errors import GenbenchError
 from genbench.registry import import_object, is_user_reference
+from genbench.weights_files import weights_only_reason
 
 CHECKPOINT_VERSION = 1
 
@@ -49,7 +50,9 @@ def load_checkpoint(path: str, data_shape: tuple[int, ...]) -> Any:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise GenbenchError(f"{path} is not a loadable genbench checkpoint: {error}") from error
+        raise GenbenchError(
+            f"{path} is not a loadable genbench checkpoint: {weights_only_reason(error)}"
+        ) from error
     if not isinstance(payload, dict) or payload.get("genbench_checkpoint") != CHECKPOINT_VERSION:
         raise GenbenchError(f"{path} is not a genbench checkpoint (version {CHECKPOINT_VERSION})")
     if tuple(payload["data_shape"]) != tuple(data_shape):

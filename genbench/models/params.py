@@ -1,4 +1,8 @@
-"""Parameters of the built-in models (torch-free)."""
+"""Parameters of the built-in models (torch-free).
+
+Each also gives a lower bound of the activations a training step keeps per batch element, for the
+memory estimate that refuses, at validation, a batch size that cannot fit.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,33 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from genbench.hashing import file_sha256
 from genbench.settings import StrictModel, existing_file
+from genbench.weights_files import plain_weights_file
 
 
-class MlpGanParams(StrictModel):
+class ModelParams(StrictModel):
+    def activations_per_sample(self, sample_shape: tuple[int, ...]) -> int:
+        """Values a training step keeps for the backward pass per batch element, at least."""
+        return 0
+
+
+def conv_activations(base_channels: int, sample_shape: tuple[int, ...]) -> int:
+    """A DCGAN-shaped pair of networks keeps at least its two half-resolution maps of
+    ``base_channels`` (the generator's last, the discriminator's or encoder's first)."""
+    side = sample_shape[-1] if len(sample_shape) == 3 else 0
+    return 2 * base_channels * (side // 2) ** 2
+
+
+class MlpGanParams(ModelParams):
     latent_dim: int = Field(2, ge=1, description="dimension of the Gaussian latent z")
     hidden: int = Field(128, ge=1, description="units per hidden layer (both networks)")
     depth: int = Field(3, ge=1, description="hidden layers (both networks)")
     pack: int = Field(
         1, ge=1, description="PacGAN packing: the discriminator judges this many samples jointly"
     )
+
+    def activations_per_sample(self, sample_shape: tuple[int, ...]) -> int:
+        """The generator's hidden layers, and the discriminator's for each packed group."""
+        return self.hidden * self.depth + self.hidden * self.depth // self.pack
 
 
 class SavedFormat(str, Enum):
@@ -27,7 +49,11 @@ class SavedFormat(str, Enum):
     CHECKPOINT = "checkpoint"
 
 
-class PretrainedParams(StrictModel):
+#: formats read with torch.load, which must open with weights_only=True (the others hold no pickle)
+PICKLED_FORMATS = (SavedFormat.STATE_DICT, SavedFormat.CHECKPOINT)
+
+
+class PretrainedParams(ModelParams):
     """A saved generator mapping latents (N, latent_dim) to samples; evaluated without training."""
 
     format: SavedFormat = Field(
@@ -48,7 +74,12 @@ class PretrainedParams(StrictModel):
     @field_validator("path")
     @classmethod
     def resolve_against_suite(cls, path: str, info: ValidationInfo) -> str:
-        return existing_file(path, info)
+        """An existing file, relative to the suite; one that torch.load opens must hold plain
+        tensors (checked now, so a pickled module is refused before anything trains)."""
+        resolved = existing_file(path, info)
+        if info.data.get("format") in PICKLED_FORMATS:
+            plain_weights_file(resolved)
+        return resolved
 
     @model_validator(mode="after")
     def check_factory_and_hash(self) -> PretrainedParams:
@@ -65,7 +96,7 @@ class PretrainedParams(StrictModel):
         return self
 
 
-class DcganParams(StrictModel):
+class DcganParams(ModelParams):
     """DCGAN (Radford et al. 2016) for square images whose side is a power of two (16, 32, 64 ...)."""
 
     latent_dim: int = Field(100, ge=1, description="dimension of the Gaussian latent z")
@@ -79,8 +110,11 @@ class DcganParams(StrictModel):
         "(for wgan-gp, Gulrajani et al. 2017)",
     )
 
+    def activations_per_sample(self, sample_shape: tuple[int, ...]) -> int:
+        return conv_activations(self.base_channels, sample_shape)
 
-class VaeMlpParams(StrictModel):
+
+class VaeMlpParams(ModelParams):
     """A VAE (Kingma & Welling 2014) with MLP encoder and decoder, for any data shape."""
 
     latent_dim: int = Field(16, ge=1, description="dimension of the latent z (standard normal prior)")
@@ -91,8 +125,12 @@ class VaeMlpParams(StrictModel):
         description="decoder p(x|z): bernoulli on (x + 1) / 2, or gaussian with a learned scale",
     )
 
+    def activations_per_sample(self, sample_shape: tuple[int, ...]) -> int:
+        """The encoder's and the decoder's hidden layers."""
+        return 2 * self.hidden * self.depth
 
-class VaeConvParams(StrictModel):
+
+class VaeConvParams(ModelParams):
     """A VAE with DCGAN-shaped convolutional encoder and decoder, for square power-of-two images."""
 
     latent_dim: int = Field(32, ge=1, description="dimension of the latent z (standard normal prior)")
@@ -103,3 +141,6 @@ class VaeConvParams(StrictModel):
         "bernoulli",
         description="decoder p(x|z): bernoulli on (x + 1) / 2, or gaussian with a learned scale",
     )
+
+    def activations_per_sample(self, sample_shape: tuple[int, ...]) -> int:
+        return conv_activations(self.base_channels, sample_shape)

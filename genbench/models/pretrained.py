@@ -19,6 +19,7 @@ from genbench.errors import GenbenchError
 from genbench.models.checkpoint import load_checkpoint
 from genbench.models.parts import GanParts
 from genbench.registry import import_object
+from genbench.weights_files import weights_only_reason
 
 
 class ExportedGenerator(nn.Module):
@@ -84,5 +85,7 @@ def load_pretrained(
     except GenbenchError:
         raise
     except Exception as error:
-        raise GenbenchError(f"cannot load the {format} generator at {path}: {error}") from error
+        raise GenbenchError(
+            f"cannot load the {format} generator at {path}: {weights_only_reason(error)}"
+        ) from error
     return GanParts(generator=generator, discriminator=None, latent_dim=latent_dim)
