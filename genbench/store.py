@@ -14,23 +14,33 @@ Layout of one run (``results/<suite>/<run-id>/`` by default)::
                                 as {name: pretrained, params: {format: checkpoint, path: ...}}
 
 Every file is written to a temporary name in the same folder and renamed into place, so a crash
-never leaves a half-written record; a record's presence means the trial is done. Torch-free.
+never leaves a half-written record; a record's presence means the trial is done. Files damaged
+afterwards (a disk filling up, a copy cut short, a stray edit) are never trusted: reading one
+raises ``DamagedFile`` naming it, read-only commands refuse the run or list the trial, and
+``set_aside`` moves the trial's folder to ``damaged/`` (never deleting it) so that a rerun redoes
+the trial. Torch-free.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.lib.format as npy
 import pandas as pd
+from pydantic import ValidationError
 
 from genbench.errors import GenbenchError
-from genbench.records import DONE_STATUSES, CurvePoint, TrialRecord
+from genbench.records import CurvePoint, TrialRecord
 
 RECORD_FILE = "record.json"
 CURVES_FILE = "curves.csv"
@@ -41,7 +51,34 @@ RUN_FILE = "run.json"
 SUITE_FILE = "suite.yaml"
 RESULTS_FILE = "results.csv"
 TRIALS_DIR = "trials"
+DAMAGED_DIR = "damaged"
 CURVE_COLUMNS = ["step", "metric", "value"]
+CURVE_TYPES = {"step": "int64", "metric": "str", "value": "float64"}
+CURVE_HEADER = ",".join(CURVE_COLUMNS)
+#: what to do about a damaged trial file, said in every message about one
+RERUN_ADVICE = "`genbench run` of the suite into this folder sets the trial aside and runs it again"
+#: longest parser message quoted in a DamagedFile (random bytes can make a long one)
+MOST_QUOTED = 200
+
+
+class DamagedFile(GenbenchError):
+    """A file of a run folder that exists but cannot be what genbench wrote there.
+
+    ``path`` is the file, ``problem`` what is wrong with it; the message says both and what to do.
+    """
+
+    def __init__(self, path: Path, problem: str, advice: str = RERUN_ADVICE) -> None:
+        self.path, self.problem = path, problem
+        super().__init__(f"{path} is damaged ({problem}); {advice}")
+
+
+@dataclass(frozen=True)
+class LoadedRecords:
+    """A run's readable records, in the suite's order, and the trials whose files are damaged."""
+
+    records: list[TrialRecord]
+    #: trial id -> its (first) damaged file
+    damaged: dict[str, DamagedFile]
 
 
 def write_atomically(path: Path, write: Any, mode: str = "w") -> None:
@@ -89,10 +126,19 @@ class RunStore:
         write_json_atomically(self.run_dir / RUN_FILE, run_info)
 
     def run_info(self) -> dict[str, Any]:
+        """run.json as a dict; ``DamagedFile`` when it is not the object genbench writes there."""
         path = self.run_dir / RUN_FILE
         if not path.is_file():
             raise GenbenchError(f"{self.run_dir} is not a genbench run folder (no {RUN_FILE})")
-        return json.loads(path.read_text())
+        info = read_json(path, "run the suite again into this folder with `genbench run`, which rewrites it")
+        if not isinstance(info, dict):
+            raise DamagedFile(path, f"a JSON {type(info).__name__}, not an object")
+        trial_ids = info.get("trial_ids")
+        if not isinstance(info.get("suite"), str) or not (
+            isinstance(trial_ids, list) and all(isinstance(tid, str) for tid in trial_ids)
+        ):
+            raise DamagedFile(path, "no suite name or no list of trial ids")
+        return info
 
     def write_trial(
         self,
@@ -114,56 +160,99 @@ class RunStore:
         write_text_atomically(directory / RECORD_FILE, record.model_dump_json(indent=2) + "\n")
 
     def record(self, trial_id: str) -> TrialRecord | None:
+        """The trial's record; None when it has none yet. ``DamagedFile`` when the record is not
+        a valid TrialRecord of this trial (a record copied into another trial's folder included)."""
         path = self.trial_dir(trial_id) / RECORD_FILE
         if not path.is_file():
             return None
-        return TrialRecord.model_validate_json(path.read_text())
+        try:
+            record = TrialRecord.model_validate(read_json(path))
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(map(str, first["loc"])) or "the top level"
+            raise DamagedFile(path, f"not a trial record: {where}: {first['msg']}") from None
+        if record.id != trial_id:
+            raise DamagedFile(path, f"it holds the record of trial {record.id}, not of {trial_id}")
+        return record
 
-    def is_done(self, trial_id: str) -> bool:
-        record = self.record(trial_id)
-        return record is not None and record.status in DONE_STATUSES
+    def check_trial_files(self, trial_id: str) -> None:
+        """Raise ``DamagedFile`` when the trial's curves or arrays are not what the store writes.
 
-    def records(self) -> list[TrialRecord]:
-        """The records of the suite's trials (run.json's trial ids), in the suite's order.
+        Cheap enough to call on every recorded trial at resume: the curves are parsed (a few
+        kilobytes) but the arrays only have their header read and their size compared with it.
+        """
+        directory = self.trial_dir(trial_id)
+        self.curves(trial_id)
+        for name in (SAMPLES_FILE, MODE_CENTRES_FILE):
+            if (directory / name).is_file():
+                check_array_file(directory / name)
+
+    def set_aside(self, trial_id: str) -> Path:
+        """Move the trial's folder to ``damaged/<trial-id>.<UTC time>`` (never deleting anything,
+        so the files stay for inspection) and return its new path."""
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        target = self.run_dir / DAMAGED_DIR / f"{trial_id}.{stamp}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # rename, not replace: an existing folder of that name is an error, never overwritten
+        self.trial_dir(trial_id).rename(target)
+        return target
+
+    def load_records(self) -> LoadedRecords:
+        """The records of the suite's trials (run.json's trial ids), in the suite's order, and the
+        recorded trials with a damaged file, which are left out of the records.
 
         A folder reused for an edited suite keeps the records of trials the suite no longer has;
         they stay on disk (a later edit back may resume them) but are not part of this run.
         """
-        trial_ids = self.run_info()["trial_ids"]
-        return [record for tid in trial_ids if (record := self.record(tid)) is not None]
+        records, damaged = [], {}
+        for trial_id in self.run_info()["trial_ids"]:
+            try:
+                record = self.record(trial_id)
+                if record is not None:
+                    self.check_trial_files(trial_id)
+                    records.append(record)
+            except DamagedFile as damage:
+                damaged[trial_id] = damage
+        return LoadedRecords(records, damaged)
+
+    def records(self) -> list[TrialRecord]:
+        """The records of the suite's trials; ``DamagedFile`` (the first) when a trial is damaged,
+        since a summary of the rest would silently be one of a partial run."""
+        loaded = self.load_records()
+        if loaded.damaged:
+            raise next(iter(loaded.damaged.values()))
+        return loaded.records
 
     def curves(self, trial_id: str) -> pd.DataFrame:
+        """The trial's curves (empty without a curves file); ``DamagedFile`` when it is not the
+        complete ``step,metric,value`` table the store writes."""
         path = self.trial_dir(trial_id) / CURVES_FILE
         if not path.is_file():
             return pd.DataFrame(columns=CURVE_COLUMNS)
-        return pd.read_csv(path)
+        content = path.read_bytes()
+        if not content:
+            raise DamagedFile(path, "empty file")
+        if not content.startswith(f"{CURVE_HEADER}\n".encode()):
+            raise DamagedFile(path, f"not a CSV table of {CURVE_HEADER}: its first line is not that header")
+        # every line the store writes ends with a newline: a last line without one was cut short
+        if not content.endswith(b"\n"):
+            raise DamagedFile(path, "cut short: its last line is incomplete")
+        try:
+            return pd.read_csv(io.BytesIO(content), dtype=CURVE_TYPES, encoding="utf-8")
+        except (ValueError, KeyError) as error:
+            raise DamagedFile(path, f"not a CSV table of {CURVE_HEADER}: {quoted(error)}") from None
 
     def samples(self, trial_id: str) -> np.ndarray | None:
-        path = self.trial_dir(trial_id) / SAMPLES_FILE
-        return np.load(path) if path.is_file() else None
+        return load_array(self.trial_dir(trial_id) / SAMPLES_FILE)
 
     def mode_centres(self, trial_id: str) -> np.ndarray | None:
-        path = self.trial_dir(trial_id) / MODE_CENTRES_FILE
-        return np.load(path) if path.is_file() else None
+        return load_array(self.trial_dir(trial_id) / MODE_CENTRES_FILE)
 
     def results_frame(self) -> pd.DataFrame:
         """One row per trial: id, grid labels, flattened grid columns, status, metrics, timings."""
         grid_keys = self.run_info().get("grid_keys", [])
         rows = [results_row(record, grid_keys) for record in self.records()]
         return pd.DataFrame(rows)
-
-    def curves_frame(self) -> pd.DataFrame:
-        """All curves of the run in long form, with the trial id, grid labels and status as columns."""
-        frames = []
-        for record in self.records():
-            curves = self.curves(record.id)
-            curves.insert(0, "trial", record.id)
-            for key, label in record.grid.items():
-                curves[key] = label
-            curves["seed"] = record.spec.get("seed")
-            curves["status"] = record.status.value
-            frames.append(curves)
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def write_results_table(self) -> Path:
         path = self.run_dir / RESULTS_FILE
@@ -182,3 +271,58 @@ def results_row(record: TrialRecord, grid_keys: list[str]) -> dict[str, Any]:
     row["error"] = record.error
     row.update(record.timings)
     return row
+
+
+def quoted(error: Exception) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= MOST_QUOTED else text[: MOST_QUOTED - 3] + "..."
+
+
+def read_json(path: Path, advice: str = RERUN_ADVICE) -> Any:
+    """The JSON value in ``path``; ``DamagedFile`` when the file is empty or not JSON text."""
+    content = path.read_bytes()
+    if not content.strip():
+        raise DamagedFile(path, "empty file", advice)
+    try:
+        return json.loads(content.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DamagedFile(path, "not UTF-8 text", advice) from None
+    except json.JSONDecodeError as error:
+        raise DamagedFile(path, f"not valid JSON: {quoted(error)}", advice) from None
+
+
+def check_array_file(path: Path) -> None:
+    """Raise ``DamagedFile`` unless ``path`` is a ``.npy`` file of numbers whose size matches its
+    header; reads the header only."""
+    with path.open("rb") as file:
+        start = file.read(len(npy.MAGIC_PREFIX))
+        if not start:
+            raise DamagedFile(path, "empty file")
+        if start != npy.MAGIC_PREFIX:
+            raise DamagedFile(path, "not a NumPy .npy file: it does not start with the .npy signature")
+        file.seek(0)
+        try:
+            version = npy.read_magic(file)
+            # versions 2.0 and 3.0 differ from 1.0 only in the size of the header's length field
+            read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+            shape, _, dtype = read(file)
+        except (ValueError, OSError, EOFError, SyntaxError) as error:
+            raise DamagedFile(path, f"its .npy header is unreadable: {quoted(error)}") from None
+        header_size = file.tell()
+    if dtype.hasobject:
+        raise DamagedFile(path, "it holds Python objects, which genbench never writes")
+    expected = math.prod(shape) * dtype.itemsize
+    found = path.stat().st_size - header_size
+    if found != expected:
+        raise DamagedFile(path, f"{found} bytes of data where its header announces {expected}")
+
+
+def load_array(path: Path) -> np.ndarray | None:
+    """The array in a ``.npy`` file (never unpickling anything); None when there is no file."""
+    if not path.is_file():
+        return None
+    check_array_file(path)
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise DamagedFile(path, f"not a loadable array: {quoted(error)}") from None

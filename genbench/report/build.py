@@ -14,6 +14,7 @@ Reads only what the store wrote, so ``genbench report`` rebuilds it anywhere, wi
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -37,9 +38,12 @@ def build_report(run_dir: Path | str, group_by: list[str] | None = None, metric:
 
     ``group_by`` (columns of the results table) and ``metric`` (a final metric) override the
     suite's ``report.group_by`` and ``report.metric``. Raises ``GenbenchError`` when the folder is
-    not a run or an override names something the results do not have.
+    not a run or an override names something the results do not have. Trials with a damaged file
+    are left out, listed in the document and named on stderr.
     """
     data = load_report_data(run_dir, group_by, metric)
+    for damage in data.damaged.values():
+        print(f"warning: left out of the report: {damage}", file=sys.stderr)
     directory = data.run_dir / REPORT_DIR
     results = compute(data, directory)
     write_tables(data, results, directory / "tables")
@@ -51,22 +55,34 @@ def build_report(run_dir: Path | str, group_by: list[str] | None = None, metric:
 
 
 def compute(data: ReportData, directory: Path) -> Results:
+    # drawn (and stale ones removed) even without trials: figures of trials that have since been
+    # found damaged must not stay beside a report that leaves them out
+    figures = write_figures(data, directory / "figures")
     per_trial = trial_stability(data) if len(data.trials) else pd.DataFrame()
     if per_trial.empty:
-        return Results(pd.DataFrame(), pd.DataFrame(), per_trial, pd.DataFrame(), pd.DataFrame(), [])
+        return Results(pd.DataFrame(), pd.DataFrame(), per_trial, pd.DataFrame(), pd.DataFrame(), figures)
     return Results(
         aggregate=aggregate_metrics(data),
         outcomes=outcome_rates(per_trial, data.group_keys, data.settings.confidence),
         trial_stability=per_trial,
         group_stability=group_stability(per_trial, data.group_keys),
         comparison=compare_with_reference(data),
-        figures=write_figures(data, directory / "figures"),
+        figures=figures,
     )
 
 
 def write_tables(data: ReportData, results: Results, directory: Path) -> None:
-    if results.trial_stability.empty:
-        return
+    """Write the raw and display tables; a table file of an earlier build that this one does not
+    write is removed, so every table beside the report is the report's."""
+    written: set[Path] = set()
+    if not results.trial_stability.empty:
+        written = write_table_files(data, results, directory)
+    for path in [*directory.glob("*.csv"), *directory.glob("*.md")]:
+        if path not in written:
+            path.unlink()
+
+
+def write_table_files(data: ReportData, results: Results, directory: Path) -> set[Path]:
     raw = {
         "metrics": results.aggregate,
         "outcomes": results.outcomes,
@@ -76,7 +92,9 @@ def write_tables(data: ReportData, results: Results, directory: Path) -> None:
     }
     for name, frame in raw.items():
         write_atomically(directory / f"{name}.csv", lambda file, f=frame: f.to_csv(file, index=False))
-    for name, frame in display_tables(data, results).items():
+    shown = display_tables(data, results)
+    for name, frame in shown.items():
         write_text_atomically(
             directory / f"{name}.md", frame.to_markdown(index=False, disable_numparse=True) + "\n"
         )
+    return {directory / f"{name}.csv" for name in raw} | {directory / f"{name}.md" for name in shown}

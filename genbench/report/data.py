@@ -18,7 +18,7 @@ from genbench.errors import GenbenchError
 from genbench.metrics.keys import HIGHER_IS_BETTER, KEY_MODES_COVERED
 from genbench.records import TrialRecord
 from genbench.settings import ReportSettings, SuccessCriterion
-from genbench.store import RunStore, results_row
+from genbench.store import DamagedFile, RunStore, results_row
 
 SEED_KEY = "seed"
 GROUP = "group"
@@ -61,6 +61,8 @@ class ReportData:
     metrics: list[str]
     #: trial ids listed in run.json that have no record yet
     missing: list[str]
+    #: trial id -> its damaged file, for trials left out of the report because a file is damaged
+    damaged: dict[str, DamagedFile]
     success: Success | None
     #: why the headline metric is not the suite's report.metric, when it is not
     metric_note: str | None = None
@@ -73,11 +75,16 @@ class ReportData:
 def load_report_data(
     run_dir: Path | str, group_by: list[str] | None = None, metric: str | None = None
 ) -> ReportData:
-    """Read the run folder; ``group_by`` and ``metric`` override the suite's report settings."""
+    """Read the run folder; ``group_by`` and ``metric`` override the suite's report settings.
+
+    Trials with a damaged file are left out and listed in ``damaged``: a report of the rest, which
+    says so, is more use than none, and reading the run moves nothing.
+    """
     store = RunStore(run_dir)
     run_info = store.run_info()
     settings = ReportSettings.model_validate(run_info.get("settings", {}).get("report", {}))
-    records = store.records()
+    loaded = store.load_records()
+    records = loaded.records
     trials = trials_frame(records, run_info.get("grid_keys", []))
     grid_keys = [key for key in run_info.get("grid_keys", []) if key != SEED_KEY]
     group_keys = list(group_by or settings.group_by or grid_keys)
@@ -98,7 +105,10 @@ def load_report_data(
         curves=curves_frame(store, trials, group_keys),
         records={record.id: record for record in records},
         metrics=metrics,
-        missing=[tid for tid in run_info.get("trial_ids", []) if tid not in recorded],
+        missing=[
+            tid for tid in run_info.get("trial_ids", []) if tid not in recorded and tid not in loaded.damaged
+        ],
+        damaged=loaded.damaged,
         success=resolve_success(settings.success, store, records),
         metric_note=metric_note,
     )

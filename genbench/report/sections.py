@@ -1,7 +1,8 @@
 """What the report says, section by section, as document blocks (rendered by ``document``).
 
 Each section opens with a sentence on how to read it; the glossary at the end defines every
-column. A partial run (trials without a record) or one with failed trials says so at the top.
+column. A partial run (trials without a record or with a damaged file) or one with failed trials
+says so at the top.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def report_blocks(data: ReportData, results: Results) -> list[Block]:
         blocks += stability(data, results, shown)
         blocks += all_metrics(shown)
     blocks += problems(data)
+    blocks += damaged(data)
     blocks += settings(data)
     blocks += environment(data)
     blocks += [Heading("Glossary"), Definitions(glossary.TERMS)]
@@ -112,6 +114,14 @@ def summary(data: ReportData) -> list[Block]:
                 f"Partial run: {len(data.missing)} of {expected} trials have no record yet (still "
                 f"running, interrupted, or not started): {listed}{more}. Everything below uses the "
                 "recorded trials only; run `genbench run` on the suite again to complete the run."
+            )
+        )
+    if data.damaged:
+        blocks.append(
+            Paragraph(
+                f"Damaged files: {len(data.damaged)} of {expected} trials have a file that cannot be read "
+                "and are left out of everything below; they are listed under 'Damaged trials'. "
+                "`genbench run` of the suite into this folder moves them aside and runs them again."
             )
         )
     if data.metric_note:
@@ -225,6 +235,23 @@ def problems(data: ReportData) -> list[Block]:
             "Diverged trials trained until their losses or samples stopped being finite; failed ones crashed."
         ),
         Table(table),
+    ]
+
+
+def damaged(data: ReportData) -> list[Block]:
+    if not data.damaged:
+        return []
+    rows = [
+        {"trial": trial_id, "file": str(damage.path), "problem": damage.problem}
+        for trial_id, damage in data.damaged.items()
+    ]
+    return [
+        Heading("Damaged trials"),
+        Paragraph(
+            "Trials with a file that is not what genbench wrote there (cut short, empty, or overwritten); "
+            "nothing in the report uses them, and building it moved nothing."
+        ),
+        Table(pd.DataFrame(rows)),
     ]
 
 

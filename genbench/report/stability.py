@@ -82,6 +82,13 @@ def steps_trained(record: TrialRecord) -> float:
     return float(record.spec.get("train", {}).get("steps", math.nan))
 
 
+def seconds_per_step(record: TrialRecord) -> float:
+    """Training seconds per step; NaN for a trial that took no step (a pretrained generator, or
+    ``train.steps: 0``), whose time per step is unknown."""
+    steps = steps_trained(record)
+    return record.timings.get(KEY_TRAIN_SECONDS, math.nan) / steps if steps > 0 else math.nan
+
+
 def first_step_reaching(values: pd.Series, reached) -> float:
     hits = [step for step, value in values.dropna().items() if reached(value)]
     return float(hits[0]) if hits else math.nan
@@ -134,7 +141,8 @@ def trial_row(data: ReportData, record: TrialRecord, trial: dict, curves: pd.Dat
 
 def success_columns(data: ReportData, record: TrialRecord, trial: dict, curves: pd.DataFrame) -> dict:
     """Whether the trial met the success criterion, and when it first did (evaluation step and
-    training seconds, the latter assuming a constant time per step)."""
+    training seconds, the latter assuming a constant time per step). A criterion met at step 0 was
+    met before any training: 0 seconds, whether or not the trial then trained."""
     success = data.success
     if success is None:
         return {}
@@ -146,8 +154,8 @@ def success_columns(data: ReportData, record: TrialRecord, trial: dict, curves: 
     step = first_step_reaching(
         curves.get(success.metric, pd.Series(dtype=float)), lambda v: success.reached(v, threshold)
     )
-    seconds_per_step = record.timings.get(KEY_TRAIN_SECONDS, math.nan) / steps_trained(record)
-    return {SUCCESS: succeeded, STEPS_TO_THRESHOLD: step, SECONDS_TO_THRESHOLD: step * seconds_per_step}
+    seconds = 0.0 if step == 0 else step * seconds_per_step(record)
+    return {SUCCESS: succeeded, STEPS_TO_THRESHOLD: step, SECONDS_TO_THRESHOLD: seconds}
 
 
 def group_stability(trial_table: pd.DataFrame, group_keys: list[str]) -> pd.DataFrame:
