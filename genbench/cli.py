@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from genbench.limits import DEFAULT_MAX_TRIALS
+
 app = typer.Typer(
     help="Benchmark GANs and VAEs from declarative YAML suites: train across losses, optimizers and "
     "seeds, measure quality, diversity, mode collapse and stability, and report or check the results.",
@@ -29,6 +31,15 @@ def fail(error: Exception) -> typer.Exit:
 SuiteArgument = Annotated[Path, typer.Argument(help="suite file (YAML), e.g. suites/mode_collapse.yaml")]
 
 
+#: exit codes of every command (README, "Exit codes")
+EXIT_OK, EXIT_REGRESSION, EXIT_UNUSABLE, EXIT_TRIAL_FAILED = 0, 1, 2, 3
+
+MaxTrialsOption = Annotated[
+    int,
+    typer.Option(min=1, help="refuse a suite whose grid expands to more trials than this (a typo guard)"),
+]
+
+
 @app.command()
 def run(
     suite: SuiteArgument,
@@ -38,44 +49,76 @@ def run(
     ] = None,
     device: Annotated[str, typer.Option(help="auto (CUDA when available), cpu, cuda or cuda:N")] = "auto",
     workers: Annotated[
-        int | None, typer.Option(help="parallel worker processes; default: one per core on CPU, 1 on GPU")
+        int | None,
+        typer.Option(min=1, help="parallel worker processes; default: one per core on CPU, 1 on GPU"),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="no progress bars (the summary line is still printed)")
+    ] = False,
     check: Annotated[
         Path | None,
         typer.Option(help="baseline file to check the run against; exit 1 on a regression, 2 on bad input"),
     ] = None,
+    reuse_stale: Annotated[
+        bool,
+        typer.Option(
+            help="keep results recorded by other code (another genbench version or source, edited user "
+            "modules) instead of rerunning them; refused with --check"
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option(help="run into a folder that holds another suite's run or other files")
+    ] = False,
+    max_trials: MaxTrialsOption = DEFAULT_MAX_TRIALS,
 ) -> None:
-    """Train and evaluate every trial of SUITE, write results and the report (resumes: finished trials
-    are skipped)."""
+    """Train and evaluate every trial of SUITE, write results and the report. Resumes: trials done
+    by the same code are skipped. Exit 0: all trials finished or diverged (and the check passed);
+    1: the check found a regression; 2: unusable input; 3: a trial failed (the rest still ran)."""
     from genbench.errors import GenbenchError
 
     try:
         from genbench.report import build_report
         from genbench.runner import run_suite
 
-        run_dir = run_suite(suite, out, device=device, quiet=quiet, workers=workers)
-        typer.echo(str(run_dir / "results.csv"))
-        typer.echo(str(build_report(run_dir)))
-        if check is None:
-            return
-        from genbench.check import check_run
+        if check is not None and reuse_stale:
+            raise GenbenchError(
+                "--check compares only results of the current code; drop --reuse-stale to rerun stale trials"
+            )
+        outcome = run_suite(
+            suite,
+            out,
+            device=device,
+            quiet=quiet,
+            workers=workers,
+            reuse_stale=reuse_stale,
+            force=force,
+            max_trials=max_trials,
+        )
+        typer.echo(outcome.summary_line(), err=True)
+        typer.echo(str(outcome.run_dir / "results.csv"))
+        typer.echo(str(build_report(outcome.run_dir)))
+        result = None
+        if check is not None:
+            from genbench.check import check_run
 
-        result = check_run(run_dir, check)
+            result = check_run(outcome.run_dir, check)
     except GenbenchError as error:
         raise fail(error) from None
-    report_check(result, run_dir)
-    raise typer.Exit(result.exit_code)
+    if result is not None:
+        report_check(result, outcome.run_dir)
+    if result is not None and result.exit_code == EXIT_REGRESSION:
+        raise typer.Exit(EXIT_REGRESSION)
+    raise typer.Exit(EXIT_TRIAL_FAILED if outcome.failed else EXIT_OK)
 
 
 @app.command()
-def validate(suite: SuiteArgument) -> None:
+def validate(suite: SuiteArgument, max_trials: MaxTrialsOption = DEFAULT_MAX_TRIALS) -> None:
     """Check SUITE without training: keys, names, types and values; print how many trials it expands to."""
     from genbench.errors import GenbenchError
     from genbench.suite import load_suite
 
     try:
-        loaded = load_suite(suite)
+        loaded = load_suite(suite, max_trials=max_trials)
     except GenbenchError as error:
         raise fail(error) from None
     grid = ", ".join(f"{key} ({len({t.grid[key] for t in loaded.trials})})" for key in loaded.grid_keys)
@@ -160,7 +203,8 @@ MetricsOption = Annotated[
     ),
 ]
 AlphaOption = Annotated[
-    float | None, typer.Option(min=0, max=1, help="significance level; default: the baseline's")
+    float | None,
+    typer.Option(help="significance level, in (0, 1); default: the baseline's"),
 ]
 ToleranceOption = Annotated[
     list[str] | None,

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from genbench.code_identity import CodeIdentity
+
 
 class TrialStatus(str, Enum):
     FINISHED = "finished"
@@ -41,6 +43,10 @@ class CurvePoint(BaseModel):
 class TrialRecord(BaseModel):
     """Everything known about one trial after it ran (or failed to)."""
 
+    #: a NaN metric is written as NaN, not null, so the check can name it instead of the store
+    #: calling the record damaged
+    model_config = ConfigDict(ser_json_inf_nan="constants")
+
     id: str
     suite: str
     status: TrialStatus
@@ -55,6 +61,9 @@ class TrialRecord(BaseModel):
     error: str | None = None
     timings: dict[str, float] = {}
     environment: dict[str, str] = {}
+    #: the code that computed the record; resume reuses it only under the same code (None: a
+    #: record written before genbench recorded it, which is never reused)
+    code: CodeIdentity | None = None
     covered_modes: list[ModeSet] = []
     started_at: str
     finished_at: str

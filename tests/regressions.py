@@ -11,9 +11,8 @@ from torch import nn
 
 from genbench.models.mlp import build_mlp_gan
 from genbench.models.parts import GanParts
-from genbench.runner import run_suite
 
-from .conftest import REPO
+from .conftest import REPO, run_dir_of
 
 CI_SUITE = REPO / "suites" / "ci_regression.yaml"
 CI_BASELINE = REPO / "baselines" / "ci_regression.json"
@@ -31,7 +30,7 @@ def run_variant(
         text = text.replace(old, new)
     suite = directory / f"{name}.yaml"
     suite.write_text(text)
-    return run_suite(suite, directory / name, device="cpu", quiet=True, workers=workers)
+    return run_dir_of(suite, directory / name, device="cpu", quiet=True, workers=workers)
 
 
 def wrong_sign_generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from genbench.errors import GenbenchError, SuiteError
-from genbench.runner import run_suite
 from genbench.store import RunStore
 from genbench.suite import load_suite
 
+from .conftest import run_dir_of
 from .generators import MixtureSampler, export_sampler
 
 PRETRAINED_SUITE = """
@@ -27,7 +27,7 @@ metrics: [modes, prdc]
 
 def evaluate_saved(write_suite, tmp_path, format, path, extra=""):
     suite = write_suite(PRETRAINED_SUITE.format(format=format, path=path, extra=extra))
-    run_dir = run_suite(suite, tmp_path / "run", device="cpu", quiet=True, workers=1)
+    run_dir = run_dir_of(suite, tmp_path / "run", device="cpu", quiet=True, workers=1)
     (record,) = RunStore(run_dir).records()
     return record
 
@@ -54,7 +54,7 @@ def test_grid_over_saved_paths_compares_generators(write_suite, tmp_path):
     export_sampler(tmp_path / "b.pt2", modes=[1])
     text = PRETRAINED_SUITE.format(format="export", path="a.pt2", extra="")
     suite = write_suite(text + "grid:\n  model.params.path: [a.pt2, b.pt2]\n")
-    run_dir = run_suite(suite, tmp_path / "run", device="cpu", quiet=True, workers=1)
+    run_dir = run_dir_of(suite, tmp_path / "run", device="cpu", quiet=True, workers=1)
     covered = {r.grid["model.params.path"]: r.metrics["modes_covered"] for r in RunStore(run_dir).records()}
     assert covered == {"a.pt2": 8, "b.pt2": 1}
 
@@ -70,12 +70,14 @@ class NotWeights:
     """An arbitrary object: unpickling it could run code, so weights_only loading must refuse it."""
 
 
-def test_state_dict_holding_arbitrary_objects_is_refused(write_suite, tmp_path):
+def test_state_dict_holding_arbitrary_objects_is_refused_when_the_suite_loads(write_suite, tmp_path):
     torch.save({"centres": NotWeights()}, tmp_path / "evil.pt")
     extra = ", factory: 'tests.generators:ring_sampler'"
-    record = evaluate_saved(write_suite, tmp_path, "state_dict", "evil.pt", extra)
-    assert record.status.value == "failed"
-    assert "weights_only" in record.error or "Unsupported global" in record.error
+    text = PRETRAINED_SUITE.format(format="state_dict", path="evil.pt", extra=extra)
+    with pytest.raises(SuiteError, match="Unsupported global") as refused:
+        load_suite(write_suite(text))
+    assert refused.value.key == "model.params.path"
+    assert "weights_only=False" not in str(refused.value)
 
 
 def test_torchscript_generator_still_loads(write_suite, tmp_path):
@@ -122,7 +124,7 @@ def test_changed_weights_file_changes_the_trial_id(write_suite, tmp_path):
 def test_checkpoint_of_one_run_is_reevaluated_in_another(write_suite, tmp_path):
     from .conftest import TINY_SUITE
 
-    trained_dir = run_suite(
+    trained_dir = run_dir_of(
         write_suite(TINY_SUITE, "train.yaml"), tmp_path / "train", device="cpu", quiet=True
     )
     (trained,) = RunStore(trained_dir).records()
@@ -134,7 +136,7 @@ def test_checkpoint_of_one_run_is_reevaluated_in_another(write_suite, tmp_path):
         "train: {steps: 0, eval_samples: 256}\nmetrics: [modes, prdc]\n"
     )
     (reevaluated,) = RunStore(
-        run_suite(write_suite(text), tmp_path / "eval", device="cpu", quiet=True)
+        run_dir_of(write_suite(text), tmp_path / "eval", device="cpu", quiet=True)
     ).records()
     # same seed, same evaluation latents and reference set: the very same numbers
     assert reevaluated.metrics == trained.metrics
@@ -143,7 +145,7 @@ def test_checkpoint_of_one_run_is_reevaluated_in_another(write_suite, tmp_path):
 def test_checkpoint_for_other_data_is_refused(write_suite, tmp_path):
     from .conftest import TINY_SUITE
 
-    trained_dir = run_suite(
+    trained_dir = run_dir_of(
         write_suite(TINY_SUITE, "train.yaml"), tmp_path / "train", device="cpu", quiet=True
     )
     (trained,) = RunStore(trained_dir).records()
@@ -153,7 +155,7 @@ def test_checkpoint_for_other_data_is_refused(write_suite, tmp_path):
         f"model: {{name: pretrained, params: {{format: checkpoint, path: '{checkpoint}'}}}}\n"
         "train: {steps: 0, eval_samples: 64}\nmetrics: [prdc]\n"
     )
-    (record,) = RunStore(run_suite(write_suite(text), tmp_path / "eval", device="cpu", quiet=True)).records()
+    (record,) = RunStore(run_dir_of(write_suite(text), tmp_path / "eval", device="cpu", quiet=True)).records()
     assert record.status.value == "failed"
     assert "trained on data of shape (2,)" in record.error
 
@@ -199,7 +201,7 @@ def test_exported_image_generator_is_evaluated_through_a_suite(write_suite, tmp_
     monkeypatch.setenv("GENBENCH_CACHE", str(tmp_path / "cache"))
     export_digits(tmp_path / "real.pt2")
     export_digits(tmp_path / "ones.pt2", only_class=1)
-    run_dir = run_suite(write_suite(IMAGE_SUITE), tmp_path / "run", device="cpu", quiet=True, workers=1)
+    run_dir = run_dir_of(write_suite(IMAGE_SUITE), tmp_path / "run", device="cpu", quiet=True, workers=1)
     records = {r.grid["model.params.path"]: r for r in RunStore(run_dir).records()}
     real, collapsed = records["real.pt2"], records["ones.pt2"]
     assert real.status.value == collapsed.status.value == "finished", (real.error, collapsed.error)
@@ -218,6 +220,6 @@ def test_image_generator_outside_minus_one_one_is_refused(write_suite, tmp_path)
     )
     torch.export.save(program, str(tmp_path / "real.pt2"))
     text = IMAGE_SUITE.split("grid:")[0]
-    (record,) = RunStore(run_suite(write_suite(text), tmp_path / "run", device="cpu", quiet=True)).records()
+    (record,) = RunStore(run_dir_of(write_suite(text), tmp_path / "run", device="cpu", quiet=True)).records()
     assert record.status.value == "failed"
     assert "genbench expects [-1, 1]" in record.error

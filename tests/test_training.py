@@ -7,13 +7,12 @@ import pytest
 import torch
 
 from genbench.records import TrialStatus
-from genbench.runner import run_suite
 from genbench.store import RunStore
 from genbench.suite import load_suite
 from genbench.train.evaluation import evaluation_steps
 from genbench.train.trial import run_trial
 
-from .conftest import TINY_SUITE
+from .conftest import TINY_SUITE, run_dir_of
 
 
 def test_same_trial_twice_gives_identical_numbers(write_suite):
@@ -71,7 +70,7 @@ def test_diverging_and_failing_trials_are_recorded_and_the_suite_goes_on(write_s
         "  optimizer: [{name: adam, lr: 1.0e-3}, {name: sgd, lr: 1.0e+30}]\n"
         "  loss: [ns, 'tests.planted:broken_loss']\n"
     )
-    run_dir = run_suite(write_suite(text), tmp_path / "run", device="cpu", quiet=True, workers=1)
+    run_dir = run_dir_of(write_suite(text), tmp_path / "run", device="cpu", quiet=True, workers=1)
     records = {(r.grid["optimizer"], r.grid["loss"]): r for r in RunStore(run_dir).records()}
     finished = records[("adam(lr=0.001)", "ns")]
     diverged = records[("sgd(lr=1e+30)", "ns")]
@@ -88,14 +87,14 @@ def test_diverging_and_failing_trials_are_recorded_and_the_suite_goes_on(write_s
 def test_second_run_skips_finished_trials_and_reruns_failed_ones(write_suite, tmp_path):
     text = TINY_SUITE + "grid:\n  loss: [ns, 'tests.planted:broken_loss']\n"
     suite_path = write_suite(text)
-    run_dir = run_suite(suite_path, tmp_path / "run", device="cpu", quiet=True, workers=1)
+    run_dir = run_dir_of(suite_path, tmp_path / "run", device="cpu", quiet=True, workers=1)
     store = RunStore(run_dir)
     records = {r.grid["loss"]: r for r in store.records()}
     finished_file = store.trial_dir(records["ns"].id) / "record.json"
     failed_file = store.trial_dir(records["tests.planted:broken_loss"].id) / "record.json"
     # records are replaced atomically (a new file), so the inode tells whether one was rewritten
     finished_inode, failed_inode = finished_file.stat().st_ino, failed_file.stat().st_ino
-    run_suite(suite_path, run_dir, device="cpu", quiet=True, workers=1)
+    run_dir_of(suite_path, run_dir, device="cpu", quiet=True, workers=1)
     assert finished_file.stat().st_ino == finished_inode
     assert failed_file.stat().st_ino != failed_inode
 
@@ -104,7 +103,7 @@ def test_results_table_has_grid_labels_flattened_columns_status_and_metrics(writ
     text = TINY_SUITE.replace("steps: 40", "steps: 20") + (
         "grid:\n  optimizer: [{name: adam, lr: 1.0e-3}, {name: rmsprop, lr: 1.0e-3}]\n  seed: [3]\n"
     )
-    run_dir = run_suite(write_suite(text), tmp_path / "run", device="cpu", quiet=True, workers=1)
+    run_dir = run_dir_of(write_suite(text), tmp_path / "run", device="cpu", quiet=True, workers=1)
     table = pd.read_csv(run_dir / "results.csv")
     assert list(table.optimizer) == ["adam(lr=0.001)", "rmsprop(lr=0.001)"]
     assert list(table["optimizer.name"]) == ["adam", "rmsprop"]
@@ -119,8 +118,8 @@ def test_results_table_has_grid_labels_flattened_columns_status_and_metrics(writ
 
 def test_process_pool_gives_the_same_results_as_inline(write_suite, tmp_path):
     suite_path = write_suite(TINY_SUITE.replace("steps: 40", "steps: 20") + "grid:\n  seed: [0, 1]\n")
-    inline = run_suite(suite_path, tmp_path / "inline", device="cpu", quiet=True, workers=1)
-    pooled = run_suite(suite_path, tmp_path / "pool", device="cpu", quiet=True, workers=2)
+    inline = run_dir_of(suite_path, tmp_path / "inline", device="cpu", quiet=True, workers=1)
+    pooled = run_dir_of(suite_path, tmp_path / "pool", device="cpu", quiet=True, workers=2)
     metrics = lambda run: {r.id: r.metrics for r in RunStore(run).records()}  # noqa: E731
     assert metrics(inline) == metrics(pooled)
 
@@ -155,8 +154,8 @@ def test_user_dataset_and_model_factories_are_used_by_reference(write_suite):
 
 def test_a_folder_reused_for_an_edited_suite_reports_only_the_current_trials(write_suite, tmp_path):
     first = write_suite(TINY_SUITE.replace("steps: 40", "steps: 20") + "grid:\n  seed: [0, 1]\n")
-    run_dir = run_suite(first, tmp_path / "run", device="cpu", quiet=True, workers=1)
+    run_dir = run_dir_of(first, tmp_path / "run", device="cpu", quiet=True, workers=1)
     edited = write_suite(TINY_SUITE.replace("steps: 40", "steps: 20") + "grid:\n  seed: [1, 2]\n", "b.yaml")
-    run_suite(edited, run_dir, device="cpu", quiet=True, workers=1)
+    run_dir_of(edited, run_dir, device="cpu", quiet=True, workers=1)
     assert sorted(pd.read_csv(run_dir / "results.csv").seed) == [1, 2]
     assert len(list((run_dir / "trials").iterdir())) == 3

@@ -1,21 +1,34 @@
-"""Run a suite: skip finished trials, hand the rest to an executor, collect results from disk."""
+"""Run a suite: sort its trials into done, stale and to do; hand the rest to an executor; collect
+the results from disk.
+
+A trial is done when its folder holds an intact record of status finished or diverged, written by
+the same code (``genbench.code_identity``). A record of other code is *stale*: its trial is run
+again, unless the user keeps such records on purpose (``reuse_stale``), which the run then states
+in ``run.json`` so a regression check can refuse to compare them. A damaged trial folder is set
+aside (moved, never deleted) and its trial run again.
+"""
 
 from __future__ import annotations
 
 import os
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.console import Console
 
 import genbench
+from genbench.code_identity import CodeIdentity, code_identities, genbench_source_hash
 from genbench.errors import GenbenchError
-from genbench.records import TrialStatus
+from genbench.limits import DEFAULT_MAX_TRIALS
+from genbench.records import DONE_STATUSES, TrialRecord, TrialStatus
 from genbench.runner.batch import TrialBatch
 from genbench.runner.executors import Executor, InlineExecutor, ProcessPoolRunner
-from genbench.runner.progress import SuiteProgress
-from genbench.store import RunStore
-from genbench.suite import Suite, load_suite
+from genbench.runner.interrupts import interrupt_flag
+from genbench.runner.progress import SuiteProgress, trial_label
+from genbench.store import TRIALS_DIR, DamagedFile, RunStore
+from genbench.suite import Suite, Trial, load_suite
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -37,16 +50,19 @@ def default_run_dir(suite: Suite, results_root: Path = Path("results")) -> Path:
     return results_root / suite.name / suite.content_hash[:8]
 
 
-def choose_executor(device: str, trials: int, workers: int | None) -> Executor:
-    """One process per CPU core on the CPU (each trial is small and single-threaded at best);
-    in process on a GPU, whose kernels are already parallel."""
+def choose_executor(device: str, trials: int, workers: int | None, in_process: bool) -> Executor:
+    """One worker process per CPU core on the CPU (each trial is small and single-threaded at
+    best), one on a GPU, whose kernels are already parallel. Trials run in worker processes even
+    with one worker, so that a trial killed for memory takes only its worker with it; in this
+    process only when asked (``in_process``: debugging, the library's tests)."""
+    if in_process:
+        return InlineExecutor()
     if workers is None:
         workers = (os.cpu_count() or 1) if device == "cpu" else 1
-    workers = max(1, min(workers, trials))
-    return InlineExecutor() if workers == 1 else ProcessPoolRunner(workers)
+    return ProcessPoolRunner(max(1, min(workers, trials)))
 
 
-def run_info(suite: Suite, device: str) -> dict:
+def run_info(suite: Suite, device: str, stale_reused: list[str]) -> dict:
     return {
         "suite": suite.name,
         "description": suite.description,
@@ -60,8 +76,110 @@ def run_info(suite: Suite, device: str) -> dict:
         },
         "device": device,
         "genbench_version": genbench.__version__,
+        "genbench_source": genbench_source_hash(),
+        #: trials whose records were computed by other code and kept by --reuse-stale
+        "stale_reused": stale_reused,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run left in its folder, for the command line's summary line and exit code."""
+
+    run_dir: Path
+    suite: str
+    statuses: dict[TrialStatus, int]
+    #: the first failed trial's label and error
+    first_error: str | None
+    stale_reused: tuple[str, ...]
+
+    @property
+    def failed(self) -> int:
+        return self.statuses.get(TrialStatus.FAILED, 0)
+
+    def summary_line(self) -> str:
+        counts = ", ".join(f"{self.statuses.get(status, 0)} {status.value}" for status in TrialStatus)
+        line = f"{self.suite}: {sum(self.statuses.values())} trials: {counts}"
+        if self.stale_reused:
+            line += f"; {len(self.stale_reused)} kept from other code (--reuse-stale)"
+        if self.first_error:
+            line += f"; first error: {self.first_error}"
+        return line
+
+
+@dataclass(frozen=True)
+class TrialSorting:
+    """The suite's trials as found in the run folder."""
+
+    todo: list[Trial]
+    done: int
+    stale_rerun: list[tuple[Trial, list[str]]]
+    stale_reused: list[str]
+    set_aside: list[tuple[DamagedFile, Path]]
+
+
+def sort_trials(
+    store: RunStore, trials: tuple[Trial, ...], codes: dict[str, CodeIdentity], reuse_stale: bool
+) -> TrialSorting:
+    todo, stale_rerun, stale_reused, set_aside = [], [], [], []
+    done = 0
+    for trial in trials:
+        try:
+            record = store.record(trial.id)
+            if record is not None and record.status in DONE_STATUSES:
+                store.check_trial_files(trial.id)
+        except DamagedFile as damaged:
+            set_aside.append((damaged, store.set_aside(trial.id)))
+            todo.append(trial)
+            continue
+        if record is None or record.status not in DONE_STATUSES:
+            todo.append(trial)
+        elif record.code == codes[trial.id]:
+            done += 1
+        elif reuse_stale:
+            stale_reused.append(trial.id)
+        else:
+            changes = codes[trial.id].differences(record.code) if record.code else ["no code recorded"]
+            stale_rerun.append((trial, changes))
+            todo.append(trial)
+    return TrialSorting(todo, done, stale_rerun, stale_reused, set_aside)
+
+
+def open_run_folder(run_dir: Path, suite: Suite, force: bool, console: Console) -> RunStore:
+    """The run folder, made if new; refuses a file, a folder it cannot write, a folder of another
+    suite, and a folder with other content (unless ``force``). A damaged run.json is set aside."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise GenbenchError(f"{run_dir} is a file, not a folder; pass --out a new or existing run folder")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise GenbenchError(f"cannot create the run folder {run_dir}: {error.strerror}") from None
+    store = RunStore(run_dir)
+    try:
+        info = store.run_info()
+    except DamagedFile as damaged:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        aside = damaged.path.rename(damaged.path.with_name(f"{damaged.path.name}.damaged-{stamp}"))
+        notice(
+            console, f"{damaged.path} is damaged ({damaged.problem}): set aside as {aside}; writing it anew"
+        )
+        info = None
+    except GenbenchError:
+        info = None
+    if force:
+        return store
+    if info is not None and info.get("suite") != suite.name:
+        raise GenbenchError(
+            f"{run_dir} holds a run of suite '{info.get('suite')}', not '{suite.name}'; choose another "
+            "--out, or pass --force to run into it anyway (its run.json, results.csv and report are replaced)"
+        )
+    if info is None and not (run_dir / TRIALS_DIR).is_dir() and any(run_dir.iterdir()):
+        raise GenbenchError(
+            f"{run_dir} is not empty and is not a genbench run folder; choose a new or empty folder, "
+            "or pass --force to write into it"
+        )
+    return store
 
 
 def run_suite(
@@ -71,34 +189,88 @@ def run_suite(
     quiet: bool = False,
     workers: int | None = None,
     console: Console | None = None,
-) -> Path:
-    """Run every trial of the suite not yet done in ``out_dir``; returns the run folder.
+    *,
+    reuse_stale: bool = False,
+    force: bool = False,
+    max_trials: int = DEFAULT_MAX_TRIALS,
+    in_process: bool = False,
+) -> RunOutcome:
+    """Run every trial of the suite not yet done in ``out_dir`` by the current code.
 
-    Finished and diverged trials found in the folder are skipped (their ids are content hashes, so
-    a changed trial is never mistaken for a finished one); failed trials are run again.
+    Finished and diverged trials recorded by the same code are skipped; failed trials, trials whose
+    record came from other code (unless ``reuse_stale``) and damaged trials run again.
     """
-    suite = load_suite(suite_path)
+    if workers is not None and workers < 1:
+        raise GenbenchError(f"--workers must be at least 1, got {workers}")
+    suite = load_suite(suite_path, max_trials=max_trials)
     device = resolve_device(device)
-    run_dir = Path(out_dir) if out_dir is not None else default_run_dir(suite)
-    store = RunStore(run_dir)
-    store.write_run_info(suite.text, run_info(suite, device))
-    todo = [trial for trial in suite.trials if not store.is_done(trial.id)]
     console = console or Console(stderr=True, quiet=quiet)
-    skipped = len(suite.trials) - len(todo)
-    console.print(
-        f"[bold]{suite.name}[/]: {len(suite.trials)} trials, {skipped} already done, "
-        f"running {len(todo)} on {device} -> {run_dir}"
+    #: what changes the meaning of the results is said even when quiet
+    notices = Console(stderr=True) if console.quiet else console
+    run_dir = Path(out_dir) if out_dir is not None else default_run_dir(suite)
+    store = open_run_folder(run_dir, suite, force, notices)
+    codes = dict(
+        zip(
+            (trial.id for trial in suite.trials),
+            code_identities(trial.spec.model_dump(mode="json") for trial in suite.trials),
+            strict=True,
+        )
     )
-    batches = [TrialBatch((trial,), suite.name, run_dir, device) for trial in todo]
-    executor = choose_executor(device, len(todo), workers)
-    with SuiteProgress(todo, quiet, console) as progress:
+    sorting = sort_trials(store, suite.trials, codes, reuse_stale)
+    try:
+        store.write_run_info(suite.text, run_info(suite, device, sorting.stale_reused))
+    except OSError as error:
+        raise GenbenchError(f"cannot write to the run folder {run_dir}: {error.strerror}") from None
+    announce(notices, sorting)
+    console.print(
+        f"[bold]{suite.name}[/]: {len(suite.trials)} trials, {sorting.done} already done, "
+        f"running {len(sorting.todo)} on {device} -> {run_dir}"
+    )
 
-        def batch_done(batch: TrialBatch, statuses: list[TrialStatus]) -> None:
-            for trial, status in zip(batch.trials, statuses, strict=True):
-                progress.trial_done(trial.id, status)
-
+    todo = sorting.todo
+    executor = choose_executor(device, len(todo), workers, in_process)
+    batches = [TrialBatch((trial,), (codes[trial.id],), suite.name, run_dir, device) for trial in todo]
+    with SuiteProgress(todo, quiet, console) as progress, interrupt_flag():
         try:
-            executor.run(batches, progress.trial_step, batch_done)
+            if batches:
+                executor.run(batches, progress.trial_step, progress.trial_done)
         finally:
             store.write_results_table()
-    return run_dir
+    return outcome_of(store, suite, sorting.stale_reused)
+
+
+def announce(console: Console, sorting: TrialSorting) -> None:
+    """Say which trials run again because their records cannot be trusted, and which are kept."""
+    for damaged, moved_to in sorting.set_aside:
+        notice(
+            console, f"{damaged.path} is damaged ({damaged.problem}): set aside as {moved_to}; rerunning it"
+        )
+    if sorting.stale_rerun:
+        changes = sorted({change for _, trial_changes in sorting.stale_rerun for change in trial_changes})
+        notice(
+            console,
+            f"{len(sorting.stale_rerun)} trials recorded by other code: rerunning ({'; '.join(changes)}); "
+            "--reuse-stale keeps them",
+        )
+    if sorting.stale_reused:
+        notice(console, f"{len(sorting.stale_reused)} trials recorded by other code kept (--reuse-stale)")
+
+
+def notice(console: Console, text: str) -> None:
+    """One line as written: paths stay whole (copyable), and brackets in a parser's message are
+    not taken for rich markup."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def outcome_of(store: RunStore, suite: Suite, stale_reused: list[str]) -> RunOutcome:
+    records: list[TrialRecord] = store.records()
+    failed = [record for record in records if record.status is TrialStatus.FAILED]
+    labels = {trial.id: trial_label(trial) for trial in suite.trials}
+    first_error = f"{labels[failed[0].id]}: {failed[0].error}" if failed else None
+    return RunOutcome(
+        run_dir=store.run_dir,
+        suite=suite.name,
+        statuses=dict(Counter(record.status for record in records)),
+        first_error=first_error,
+        stale_reused=tuple(stale_reused),
+    )

@@ -2,7 +2,9 @@
 
 Workers write each trial's record themselves (atomically), so results are collected from the
 records on disk the same way for every executor, and a trial's result never depends on which
-batch or worker ran it. An exception in one trial becomes a ``failed`` record; the batch goes on.
+batch or worker ran it. An exception in one trial becomes a ``failed`` record and the batch goes
+on; so do ``SystemExit`` and a ``KeyboardInterrupt`` raised by user code, which end that trial,
+not the suite. Only a real interrupt (SIGINT) stops the batch.
 """
 
 from __future__ import annotations
@@ -12,23 +14,31 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from genbench.code_identity import CodeIdentity
 from genbench.records import TrialRecord, TrialStatus
+from genbench.runner.interrupts import interrupted_by_signal
 from genbench.store import RunStore
 from genbench.suite import Trial
 
-#: (trial id, steps done, steps in all)
+#: (trial id, steps done, steps in all); every trial reports (id, 0, steps) when it starts
 TrialProgress = Callable[[str, int, int], None]
+#: (trial id, status), called once the trial's record is written
+TrialDone = Callable[[str, TrialStatus], None]
 
 
 @dataclass(frozen=True)
 class TrialBatch:
     trials: tuple[Trial, ...]
+    #: the identity of the code that runs each trial, in the order of ``trials``
+    codes: tuple[CodeIdentity, ...]
     suite_name: str
     run_dir: Path
     device: str
 
 
-def run_batch(batch: TrialBatch, progress: TrialProgress | None = None) -> list[TrialStatus]:
+def run_batch(
+    batch: TrialBatch, progress: TrialProgress | None = None, trial_done: TrialDone | None = None
+) -> list[TrialStatus]:
     """Run every trial of ``batch``, write its record, and return the statuses in order."""
     import torch
 
@@ -37,27 +47,46 @@ def run_batch(batch: TrialBatch, progress: TrialProgress | None = None) -> list[
     store = RunStore(batch.run_dir)
     device = torch.device(batch.device)
     statuses = []
-    for trial in batch.trials:
+    for trial, code in zip(batch.trials, batch.codes, strict=True):
         started_at = now()
+        if progress is not None:
+            progress(trial.id, 0, trial.spec.train.steps)
         trial_progress = (lambda done, total, tid=trial.id: progress(tid, done, total)) if progress else None
         try:
             outcome = run_trial(trial, batch.suite_name, device, trial_progress)
-        except Exception as error:  # isolation: one broken trial must not stop the suite
-            store.write_trial(failed_record(trial, batch.suite_name, error, started_at, now()))
-            statuses.append(TrialStatus.FAILED)
-            continue
-        store.write_trial(
-            outcome.record, outcome.curves, outcome.samples, outcome.mode_centres, outcome.checkpoint
-        )
-        statuses.append(outcome.record.status)
+        except (Exception, SystemExit, KeyboardInterrupt) as error:
+            # isolation: one broken trial must not stop the suite, whatever it raised
+            if isinstance(error, KeyboardInterrupt) and interrupted_by_signal():
+                raise
+            record = failed_record(trial, code, batch.suite_name, describe_error(error), started_at, now())
+            store.write_trial(record)
+        else:
+            record = outcome.record.model_copy(update={"code": code})
+            store.write_trial(
+                record, outcome.curves, outcome.samples, outcome.mode_centres, outcome.checkpoint
+            )
+        statuses.append(record.status)
+        if trial_done is not None:
+            trial_done(trial.id, record.status)
     return statuses
 
 
-def failed_record(
-    trial: Trial, suite_name: str, error: BaseException, started_at: str, finished_at: str
-) -> TrialRecord:
+def describe_error(error: BaseException) -> str:
+    """``Type: message (at file:line)``; says so when user code tried to end the process."""
     last_frame = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
     where = f" (at {last_frame[0].filename}:{last_frame[0].lineno})" if last_frame else ""
+    if isinstance(error, SystemExit):
+        return f"SystemExit: the trial's code called sys.exit({error.code!r}){where}"
+    if isinstance(error, KeyboardInterrupt):
+        return f"KeyboardInterrupt raised by the trial's code{where}"
+    if isinstance(error, MemoryError):
+        return f"MemoryError: out of memory{where}; make the batches or sample counts smaller"
+    return f"{type(error).__name__}: {str(error) or '(no message)'}{where}"
+
+
+def failed_record(
+    trial: Trial, code: CodeIdentity, suite_name: str, error: str, started_at: str, finished_at: str
+) -> TrialRecord:
     return TrialRecord(
         id=trial.id,
         suite=suite_name,
@@ -65,7 +94,8 @@ def failed_record(
         spec=trial.spec.model_dump(mode="json"),
         grid=trial.grid,
         grid_columns=trial.grid_columns,
-        error=f"{type(error).__name__}: {error}{where}",
+        error=error,
+        code=code,
         started_at=started_at,
         finished_at=finished_at,
     )

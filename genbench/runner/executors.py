@@ -1,7 +1,15 @@
-"""Executors hand batches of trials to workers: in this process, or a process pool.
+"""Executors hand batches of trials to workers: in this process, or a pool of worker processes.
 
 Both return nothing but what the workers wrote to the store; the caller reads the records back.
-Progress travels from workers as (trial id, steps done, steps in all) messages.
+Workers report through two callbacks: progress (trial id, steps done, steps in all; every trial
+reports 0 steps when it starts) and trial done (trial id, status, after its record is written).
+
+A worker can die without a word: the out-of-memory killer, or user code calling ``os._exit``.
+Then every trial it had started and not finished is a suspect. A lone suspect is recorded as
+failed; several (one per worker) are run again one at a time in a process of their own, and those
+whose process dies again are recorded as failed with its exit status. Trials not yet started go
+on in a fresh pool. So one trial that cannot fit never stops the others, and a rerun of the suite
+goes on with the rest (failed trials are retried, the others are done).
 """
 
 from __future__ import annotations
@@ -9,53 +17,105 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
-from collections.abc import Callable, Iterable
+import signal
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from multiprocessing.context import SpawnContext
 from typing import Protocol
 
+from genbench.code_identity import CodeIdentity
 from genbench.records import TrialStatus
-from genbench.runner.batch import TrialBatch, TrialProgress, run_batch
+from genbench.runner.batch import TrialBatch, TrialDone, TrialProgress, failed_record, run_batch
+from genbench.runner.interrupts import install_interrupt_flag
+from genbench.store import RunStore
+from genbench.suite import Trial
 
-#: called in the main process when a batch is done
-BatchDone = Callable[[TrialBatch, list[TrialStatus]], None]
+POLL_SECONDS = 0.2
 
 
 class Executor(Protocol):
-    def run(self, batches: Iterable[TrialBatch], progress: TrialProgress, done: BatchDone) -> None: ...
+    def run(self, batches: Sequence[TrialBatch], progress: TrialProgress, trial_done: TrialDone) -> None: ...
 
 
 class InlineExecutor:
-    """Runs batches one after another in this process (the default on a single GPU)."""
+    """Runs batches one after another in this process: for debugging and the library's tests. A
+    trial that exhausts memory takes this process with it, so the command line never uses it."""
 
-    def run(self, batches: Iterable[TrialBatch], progress: TrialProgress, done: BatchDone) -> None:
+    def run(self, batches: Sequence[TrialBatch], progress: TrialProgress, trial_done: TrialDone) -> None:
         for batch in batches:
-            done(batch, run_batch(batch, progress))
+            run_batch(batch, progress, trial_done)
 
 
-def limit_threads(threads: int) -> None:
-    """Worker initializer: share the cores between workers instead of oversubscribing them."""
+def start_worker(threads: int) -> None:
+    """Worker initializer: share the cores between workers instead of oversubscribing them, and
+    tell a real Ctrl-C apart from a KeyboardInterrupt raised by a trial's code."""
     import torch
 
     torch.set_num_threads(threads)
+    install_interrupt_flag()
 
 
-class _QueueProgress:
-    """Picklable progress callback that forwards updates to the main process."""
+class _QueueMessages:
+    """Picklable callbacks that forward a worker's progress and finished trials to the main process."""
 
     def __init__(self, messages: queue.Queue) -> None:
         self.messages = messages
 
-    def __call__(self, trial_id: str, done: int, total: int) -> None:
-        self.messages.put((trial_id, done, total))
+    def progress(self, trial_id: str, done: int, total: int) -> None:
+        self.messages.put(("progress", trial_id, done, total))
+
+    def trial_done(self, trial_id: str, status: TrialStatus) -> None:
+        self.messages.put(("done", trial_id, status.value))
 
 
-def _run_batch_in_worker(batch: TrialBatch, messages: queue.Queue | None) -> list[TrialStatus]:
-    return run_batch(batch, _QueueProgress(messages) if messages is not None else None)
+def _run_batch_in_worker(batch: TrialBatch, messages: queue.Queue) -> None:
+    forward = _QueueMessages(messages)
+    run_batch(batch, forward.progress, forward.trial_done)
+
+
+def _run_batch_in_own_process(batch: TrialBatch, messages: queue.Queue, threads: int) -> None:
+    start_worker(threads)
+    _run_batch_in_worker(batch, messages)
+
+
+@dataclass
+class _Tracker:
+    """What the main process knows of the trials from the workers' messages."""
+
+    progress: TrialProgress
+    trial_done: TrialDone
+    started: set[str] = field(default_factory=set)
+    finished: set[str] = field(default_factory=set)
+
+    def drain(self, messages: queue.Queue) -> None:
+        while True:
+            try:
+                kind, trial_id, *rest = messages.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "progress":
+                self.started.add(trial_id)
+                self.progress(trial_id, *rest)
+            else:
+                self.finished.add(trial_id)
+                self.trial_done(trial_id, TrialStatus(rest[0]))
+
+    def unfinished(self, batch: TrialBatch) -> TrialBatch | None:
+        indices = [i for i, trial in enumerate(batch.trials) if trial.id not in self.finished]
+        if not indices:
+            return None
+        return replace(
+            batch,
+            trials=tuple(batch.trials[i] for i in indices),
+            codes=tuple(batch.codes[i] for i in indices),
+        )
 
 
 class ProcessPoolRunner:
-    """A pool of worker processes on the CPU, each with its share of the cores.
+    """A pool of worker processes, each with its share of the cores.
 
     Workers are spawned (not forked) so that no torch state is inherited.
     """
@@ -64,35 +124,95 @@ class ProcessPoolRunner:
         self.workers = workers
         self.threads = threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
 
-    def run(self, batches: Iterable[TrialBatch], progress: TrialProgress, done: BatchDone) -> None:
+    def run(self, batches: Sequence[TrialBatch], progress: TrialProgress, trial_done: TrialDone) -> None:
         context = multiprocessing.get_context("spawn")
         with context.Manager() as manager:
             messages = manager.Queue()
-            with ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=limit_threads, initargs=(self.threads,)
-            ) as pool:
-                pending: dict[Future, TrialBatch] = {
-                    pool.submit(_run_batch_in_worker, batch, messages): batch for batch in batches
-                }
-                while pending:
-                    finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                    drain(messages, progress)
-                    for future in finished:
-                        batch = pending.pop(future)
-                        try:
-                            statuses = future.result()
-                        except BrokenProcessPool as crash:
-                            raise RuntimeError(
-                                "a worker process died (out of memory?); finished trials are kept, "
-                                "run the suite again to resume"
-                            ) from crash
-                        done(batch, statuses)
-                drain(messages, progress)
+            tracker = _Tracker(progress, trial_done)
+            remaining = list(batches)
+            while remaining:
+                interrupted = self.run_pool(context, remaining, messages, tracker)
+                tracker.drain(messages)
+                remaining = self.recover(context, interrupted, messages, tracker)
+
+    def run_pool(
+        self, context: SpawnContext, batches: list[TrialBatch], messages: queue.Queue, tracker: _Tracker
+    ) -> list[TrialBatch]:
+        """Run ``batches`` in a pool; returns the batches cut short by a worker's death."""
+        interrupted = []
+        with ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=start_worker, initargs=(self.threads,)
+        ) as pool:
+            pending: dict[Future, TrialBatch] = {
+                pool.submit(_run_batch_in_worker, batch, messages): batch for batch in batches
+            }
+            while pending:
+                finished, _ = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                tracker.drain(messages)
+                for future in finished:
+                    batch = pending.pop(future)
+                    try:
+                        future.result()
+                    except BrokenProcessPool:
+                        interrupted.append(batch)
+        return interrupted
+
+    def recover(
+        self, context: SpawnContext, interrupted: list[TrialBatch], messages: queue.Queue, tracker: _Tracker
+    ) -> list[TrialBatch]:
+        """Record or isolate the trials a dead worker was running; return the batches still to run."""
+        unfinished = [rest for batch in interrupted if (rest := tracker.unfinished(batch)) is not None]
+        suspects = [
+            (batch, trial, code)
+            for batch in unfinished
+            for trial, code in zip(batch.trials, batch.codes, strict=True)
+            if trial.id in tracker.started
+        ]
+        if len(suspects) == 1:
+            batch, trial, code = suspects[0]
+            record_worker_death(batch, trial, code, "the worker process running it died", tracker)
+        else:
+            for batch, trial, code in suspects:
+                alone = replace(batch, trials=(trial,), codes=(code,))
+                exit_code = self.run_alone(context, alone, messages, tracker)
+                if trial.id not in tracker.finished:
+                    record_worker_death(batch, trial, code, describe_exit(exit_code), tracker)
+        suspect_ids = {trial.id for _, trial, _ in suspects}
+        remaining = []
+        for batch in unfinished:
+            keep = [i for i, trial in enumerate(batch.trials) if trial.id not in suspect_ids]
+            if keep:
+                trials = tuple(batch.trials[i] for i in keep)
+                remaining.append(replace(batch, trials=trials, codes=tuple(batch.codes[i] for i in keep)))
+        return remaining
+
+    def run_alone(
+        self, context: SpawnContext, batch: TrialBatch, messages: queue.Queue, tracker: _Tracker
+    ) -> int | None:
+        process = context.Process(target=_run_batch_in_own_process, args=(batch, messages, self.threads))
+        process.start()
+        while process.is_alive():
+            process.join(POLL_SECONDS)
+            tracker.drain(messages)
+        tracker.drain(messages)
+        return process.exitcode
 
 
-def drain(messages: queue.Queue, progress: TrialProgress) -> None:
-    while True:
-        try:
-            progress(*messages.get_nowait())
-        except queue.Empty:
-            return
+def describe_exit(exit_code: int | None) -> str:
+    if exit_code is not None and exit_code < 0:
+        name = signal.Signals(-exit_code).name
+        return f"its worker process was killed by {name}"
+    return f"its worker process exited with code {exit_code} before the trial finished"
+
+
+def record_worker_death(
+    batch: TrialBatch, trial: Trial, code: CodeIdentity, cause: str, tracker: _Tracker
+) -> None:
+    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    message = (
+        f"WorkerDied: {cause} (killed by the system, most likely out of memory: make the batches or "
+        "sample counts smaller; or the trial's code ended the process)"
+    )
+    RunStore(batch.run_dir).write_trial(failed_record(trial, code, batch.suite_name, message, when, when))
+    tracker.finished.add(trial.id)
+    tracker.trial_done(trial.id, TrialStatus.FAILED)
