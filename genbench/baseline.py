@@ -10,6 +10,15 @@ Besides the chosen metrics every cell carries ``finished``: 1 for a seed whose t
 for one that diverged or failed. Diverged and failed trials have no final metric values, so their
 seeds are missing from the metrics and counted by ``finished`` instead.
 
+A baseline pins the *protocol* of every cell (``genbench.protocol``: the trial spec without seed,
+subject and file locations) and its seeds, not the identity of what was measured: each seed records
+its subject (the sha256 of pretrained weights) so a check can say what it compared, but new weights
+are checked against the baseline, not refused.
+
+Every number in the file must be finite and in range (alpha in (0, 1), tolerances >= 0, values and
+summaries finite and consistent): a NaN compares false with everything, so one NaN alpha or
+tolerance would quietly turn the check off.
+
 The same model describes a run about to be checked (``summarize_run``), so a check compares two
 ``Baseline``s. The file is JSON with sorted keys and a fixed indent: updating it is a reviewed
 change, and its diff should read well. Torch-free.
@@ -22,18 +31,19 @@ import math
 import statistics
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, FiniteFloat, ValidationError, field_validator, model_validator
 
 from genbench.errors import GenbenchError
 from genbench.metrics.keys import HIGHER_IS_BETTER
+from genbench.protocol import SEED_KEY, spec_protocol, weights_sha256
 from genbench.records import TrialRecord, TrialStatus
 from genbench.settings import CheckSettings, StrictModel, Tolerance
 from genbench.store import RunStore, write_json_atomically
 
-FORMAT_VERSION = 1
-SEED_KEY = "seed"
+#: 2: cells pin their protocol and seeds record their subject, instead of one hash of the suite
+FORMAT_VERSION = 2
 #: the per-seed 0/1 outcome "this trial finished" (neither diverged nor failed); higher is better
 KEY_FINISHED = "finished"
 #: the cell key of a suite whose grid varies nothing but the seed
@@ -52,9 +62,9 @@ def higher_is_better(metric: str) -> bool:
 class Summary(StrictModel):
     """n, mean and sample standard deviation (ddof=1) of one cell's values of one metric."""
 
-    n: int
-    mean: float | None
-    std: float | None
+    n: int = Field(ge=0)
+    mean: FiniteFloat | None
+    std: Annotated[FiniteFloat, Field(ge=0)] | None
 
     @classmethod
     def of(cls, values: list[float]) -> Summary:
@@ -74,12 +84,16 @@ class SeedResult(StrictModel):
     seed: int
     trial: str
     status: TrialStatus
+    #: the subject measured: the sha256 of the pretrained weights; None for a model the trial trained
+    weights_sha256: str | None
     #: the checked metrics' final values; empty when the trial diverged or failed
-    values: dict[str, float]
+    values: dict[str, FiniteFloat]
 
 
 class Cell(StrictModel):
     grid: dict[str, str]
+    #: the trial spec every seed of the cell shares, without seed, subject and file locations
+    protocol: dict[str, Any]
     seeds: list[SeedResult]
     metrics: dict[str, MetricSummary]
 
@@ -98,15 +112,32 @@ class MetricRule(StrictModel):
     higher_is_better: bool
     tolerance: Tolerance = Tolerance()
 
+    @field_validator("tolerance")
+    @classmethod
+    def finite(cls, tolerance: Tolerance) -> Tolerance:
+        problem = tolerance_problem(tolerance)
+        if problem:
+            raise ValueError(problem)
+        return tolerance
+
+
+def tolerance_problem(tolerance: Tolerance) -> str | None:
+    """What is wrong with a tolerance, if anything: an infinite band lets every change pass, and a
+    NaN one compares false with every change (``Tolerance`` alone may accept either)."""
+    for name in ("absolute", "relative"):
+        value = getattr(tolerance, name)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            return f"the {name} tolerance must be a finite number >= 0, not {value}"
+    return None
+
 
 class Baseline(StrictModel):
-    format: Literal[1] = FORMAT_VERSION
+    format: Literal[2] = FORMAT_VERSION
     suite: str
-    suite_hash: str
     created_at: str
     #: where the values were measured: genbench and torch versions, device, platform
     environment: dict[str, str]
-    alpha: float
+    alpha: float = Field(gt=0, lt=1, allow_inf_nan=False)
     grid_keys: list[str]
     metrics: dict[str, MetricRule]
     cells: dict[str, Cell]
@@ -121,7 +152,11 @@ class Baseline(StrictModel):
             if set(cell.metrics) != set(self.metrics):
                 raise ValueError(f"cell '{key}' has {sorted(cell.metrics)}, not {sorted(self.metrics)}")
             for metric, summary in cell.metrics.items():
-                if not same_summary(summary, Summary.of(cell.values(metric))):
+                try:
+                    derived = Summary.of(cell.values(metric))
+                except OverflowError:
+                    raise ValueError(f"cell '{key}', metric '{metric}': values too large to sum") from None
+                if not same_summary(summary, derived):
                     raise ValueError(f"cell '{key}', metric '{metric}': summary and values disagree")
         return self
 
@@ -153,13 +188,22 @@ def summarize_run(run_dir: Path | str, metrics: list[str] | None = None) -> Base
         )
     if not records:
         raise GenbenchError(f"{run_dir}: the run has no trial records")
-    settings = CheckSettings.model_validate(info.get("settings", {}).get("check", {}))
+    stale = info.get("stale_reused") or []
+    if stale:
+        raise GenbenchError(
+            f"{run_dir}: {len(stale)} trials were kept from other code (run with --reuse-stale), so the "
+            "run mixes results of two codes; run the suite again without --reuse-stale"
+        )
+    try:
+        settings = CheckSettings.model_validate(info.get("settings", {}).get("check", {}))
+    except ValidationError as error:
+        raise GenbenchError(f"{run_dir}: run.json has invalid check settings ({problems(error)})") from None
     chosen = [m for m in (metrics or settings.metrics or default_metrics(records)) if m != KEY_FINISHED]
     rules = {
-        metric: MetricRule(
-            higher_is_better=higher_is_better(metric),
-            tolerance=settings.tolerances.get(metric, Tolerance()),
-        )
+        metric: {
+            "higher_is_better": higher_is_better(metric),
+            "tolerance": settings.tolerances.get(metric, Tolerance()),
+        }
         for metric in [KEY_FINISHED, *chosen]
     }
     grid_keys = list(info.get("grid_keys", []))
@@ -167,16 +211,19 @@ def summarize_run(run_dir: Path | str, metrics: list[str] | None = None) -> Base
     for record in records:
         grouped.setdefault(cell_key(record.grid, grid_keys), []).append(record)
     first = records[0]
-    return Baseline(
-        suite=info["suite"],
-        suite_hash=info["suite_hash"],
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        environment=first.environment,
-        alpha=settings.alpha,
-        grid_keys=grid_keys,
-        metrics=rules,
-        cells={key: summarize_cell(key, members, chosen) for key, members in grouped.items()},
-    )
+    cells = {key: summarize_cell(key, members, chosen) for key, members in grouped.items()}
+    try:
+        return Baseline(
+            suite=info["suite"],
+            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            environment=first.environment,
+            alpha=settings.alpha,
+            grid_keys=grid_keys,
+            metrics=rules,
+            cells=cells,
+        )
+    except ValidationError as error:
+        raise GenbenchError(f"{run_dir} cannot be summarized ({problems(error)})") from None
 
 
 def default_metrics(records: list[TrialRecord]) -> list[str]:
@@ -191,12 +238,23 @@ def summarize_cell(key: str, records: list[TrialRecord], metrics: list[str]) -> 
     summaries = {
         metric: MetricSummary(
             **Summary.of(seed_values(seeds, metric)).model_dump(),
-            protocol=cell_protocol(key, records, metric) if metric != KEY_FINISHED else {},
+            protocol=metric_protocol(key, records, metric) if metric != KEY_FINISHED else {},
         )
         for metric in [KEY_FINISHED, *metrics]
     }
     grid = {name: label for name, label in records[0].grid.items() if name != SEED_KEY}
-    return Cell(grid=grid, seeds=seeds, metrics=summaries)
+    return Cell(grid=grid, protocol=shared_protocol(key, records), seeds=seeds, metrics=summaries)
+
+
+def shared_protocol(key: str, records: list[TrialRecord]) -> dict[str, Any]:
+    """The protocol of the cell's seeds, which differ in nothing else (else their grid labels would)."""
+    protocols = {json.dumps(spec_protocol(record.spec), sort_keys=True) for record in records}
+    if len(protocols) > 1:
+        raise GenbenchError(
+            f"cell '{key}': its trials differ in more than their seed and subject, though their grid "
+            "labels are the same; give the differing values distinct labels in the suite"
+        )
+    return json.loads(protocols.pop())
 
 
 def seed_result(record: TrialRecord, metrics: list[str]) -> SeedResult:
@@ -210,10 +268,24 @@ def seed_result(record: TrialRecord, metrics: list[str]) -> SeedResult:
                 f"it has {', '.join(sorted(record.metrics))}. Add the metric to the suite or check others"
             )
         values = {metric: record.metrics[metric] for metric in metrics}
-    return SeedResult(seed=record.spec[SEED_KEY], trial=record.id, status=record.status, values=values)
+        not_finite = {metric: value for metric, value in values.items() if not math.isfinite(value)}
+        if not_finite:
+            # not a measurement: comparing it would pass or fail by accident (NaN compares false)
+            listed = ", ".join(f"{metric} = {value}" for metric, value in not_finite.items())
+            raise GenbenchError(
+                f"trial {record.id} ({record.grid}) has a final value that is not a finite number: "
+                f"{listed}; it cannot be summarized or compared. Look into the metric, or check others"
+            )
+    return SeedResult(
+        seed=record.spec[SEED_KEY],
+        trial=record.id,
+        status=record.status,
+        weights_sha256=weights_sha256(record.spec),
+        values=values,
+    )
 
 
-def cell_protocol(key: str, records: list[TrialRecord], metric: str) -> dict[str, Any]:
+def metric_protocol(key: str, records: list[TrialRecord], metric: str) -> dict[str, Any]:
     """The one protocol under which all finished seeds of the cell computed ``metric``."""
     protocols = {
         json.dumps(record.protocols.get(metric, {}), sort_keys=True): record.protocols.get(metric, {})
@@ -240,10 +312,25 @@ def load_baseline(path: Path | str) -> Baseline:
     regenerate = "write it with `genbench baseline RESULTS_DIR --out FILE`"
     if not path.is_file():
         raise GenbenchError(f"no baseline file at {path}; {regenerate}")
+    text = path.read_text()
     try:
-        return Baseline.model_validate_json(path.read_text())
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in error.errors()[:5]
+        stated = json.loads(text).get("format")
+    except (ValueError, AttributeError):
+        stated = None
+    if type(stated) is int and stated < FORMAT_VERSION:
+        raise GenbenchError(
+            f"{path} is a baseline of format {stated}, written by an older genbench; this one reads "
+            f"format {FORMAT_VERSION}. Run the suite again (`genbench run SUITE --out RESULTS_DIR`) and "
+            f"{regenerate}"
         )
-        raise GenbenchError(f"{path} is not a valid baseline ({problems}); {regenerate}") from None
+    try:
+        return Baseline.model_validate_json(text)
+    except ValidationError as error:
+        raise GenbenchError(f"{path} is not a valid baseline ({problems(error)}); {regenerate}") from None
+
+
+def problems(error: ValidationError) -> str:
+    """The first few problems of a validation error, each with the dotted field it is in."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in error.errors()[:5]
+    )

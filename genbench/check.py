@@ -2,19 +2,25 @@
 
 This module decides whether two sides can be compared at all and gathers the rows; the verdicts come
 from ``genbench.comparison``. Unusable input (cells or metrics missing, a metric computed under
-another protocol, a changed suite without ``allow_suite_change``, a corrupted baseline) raises a
-``GenbenchError``, which the CLI turns into exit code 2, so that a check never passes by comparing
-things that are not alike. Torch-free.
+another protocol, a changed protocol without ``allow_suite_change``, a corrupted baseline, an alpha
+or tolerance that is not a finite number in range) raises a ``GenbenchError``, which the CLI turns
+into exit code 2, so that a check never passes by comparing things that are not alike.
+
+The protocol, not the subject, must match (``genbench.protocol``): new pretrained weights are
+checked against the baseline's, and the result says which weights each side measured. Torch-free.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from pathlib import Path
 
-from genbench.baseline import Baseline, MetricRule, load_baseline, summarize_run
-from genbench.check_result import CheckResult
+from genbench.baseline import Baseline, MetricRule, load_baseline, summarize_run, tolerance_problem
+from genbench.check_result import CheckResult, Subject
 from genbench.comparison import RowInput, compare_rows
 from genbench.errors import GenbenchError
+from genbench.protocol import echo_value, protocol_changes
 from genbench.settings import Tolerance
 
 #: environment entries worth a note when they differ: they can shift the numbers
@@ -29,11 +35,12 @@ def parse_tolerance(text: str) -> tuple[str, Tolerance]:
     try:
         number = float(value.strip().removesuffix("%"))
     except ValueError:
-        number = -1.0
-    if not separator or not metric.strip() or number < 0:
+        number = math.nan
+    # float() reads "nan" and "inf", which would turn the check off: only a finite VALUE is a band
+    if not separator or not metric.strip() or not (math.isfinite(number) and number >= 0):
         raise GenbenchError(
             f"tolerance '{text}' is not METRIC=VALUE (absolute) or METRIC=VALUE% (relative), "
-            "with a non-negative VALUE, e.g. modes_covered=1 or hq_fraction=10%"
+            "with a finite, non-negative VALUE, e.g. modes_covered=1 or hq_fraction=10%"
         )
     tolerance = Tolerance(relative=number / 100) if relative else Tolerance(absolute=number)
     return metric.strip(), tolerance
@@ -49,26 +56,27 @@ def check_run(
     """Check a finished run against a baseline file: every cell and metric of the baseline.
 
     ``alpha`` and ``tolerances`` override the baseline's for this check. Raises GenbenchError on
-    unusable input; the result's ``exit_code`` is 1 when a row regressed.
+    unusable input; the result's ``exit_code`` is 1 when a row regressed. A run of other
+    pretrained weights under the baseline's protocol is checked, not refused: that is the point.
     """
+    validate_options(alpha, tolerances)
     baseline = load_baseline(baseline_file)
     current = summarize_run(run_dir, list(baseline.metrics))
     problems = missing_cells(baseline, current) + protocol_problems(baseline, current, list(baseline.cells))
     problems += direction_problems(baseline, current)
     notes = []
-    if current.suite_hash != baseline.suite_hash:
-        change = (
-            f"the suite changed: the baseline is of '{baseline.suite}' (hash {baseline.suite_hash}), "
-            f"the run of '{current.suite}' (hash {current.suite_hash})"
-        )
-        if not allow_suite_change:
-            problems.append(
-                f"{change}; write the baseline again if the change is intended, "
-                "or pass --allow-suite-change to check the cells the baseline has"
-            )
-        notes.append(f"{change}; allowed by --allow-suite-change")
+    changes = [f"the suite changed: {change}" for change in suite_changes(baseline, current)]
+    if changes and not allow_suite_change:
+        problems += [
+            *changes,
+            "write the baseline again if the change is intended, "
+            "or pass --allow-suite-change to check the cells the baseline has",
+        ]
+    notes += [f"{change}; allowed by --allow-suite-change" for change in changes]
     if problems:
         raise unusable(f"{run_dir} cannot be checked against {baseline_file}", problems)
+    if current.suite != baseline.suite:
+        notes.append(f"the baseline is of suite '{baseline.suite}', the run of '{current.suite}'")
     notes += extra_cell_notes(baseline, current) + environment_notes(baseline, current)
     notes += settings_notes(baseline, current)
     title = f"genbench check: {run_dir} against {baseline_file}"
@@ -87,6 +95,7 @@ def compare_runs(
     ``metrics`` default to run A's ``check.metrics`` (or every final metric with a direction); the
     tolerances and alpha are run A's unless given.
     """
+    validate_options(alpha, tolerances)
     side_a = summarize_run(run_a, metrics)
     side_b = summarize_run(run_b, list(side_a.metrics))
     shared = [key for key in side_a.cells if key in side_b.cells]
@@ -128,7 +137,61 @@ def compare_sides(
         row_input(cell, metric, rule, baseline, current) for cell in cells for metric, rule in rules.items()
     ]
     alpha = alpha if alpha is not None else baseline.alpha
-    return CheckResult(title=title, rows=compare_rows(inputs, alpha), alpha=alpha, notes=notes)
+    rows = compare_rows(inputs, alpha)
+    return CheckResult(title, rows, alpha, notes, subjects(baseline, current, cells))
+
+
+def validate_options(alpha: float | None, tolerances: dict[str, Tolerance] | None) -> None:
+    """An alpha or tolerance given for one check, refused unless it is a finite number in range:
+    at alpha 0 (or NaN, which compares false) no change is ever significant."""
+    if alpha is not None and not 0 < alpha < 1:
+        raise GenbenchError(f"alpha must be a number between 0 and 1 (both excluded), e.g. 0.05; got {alpha}")
+    for metric, tolerance in (tolerances or {}).items():
+        problem = tolerance_problem(tolerance)
+        if problem:
+            raise GenbenchError(f"tolerance of {metric}: {problem}")
+
+
+def suite_changes(baseline: Baseline, current: Baseline) -> list[str]:
+    """How the run's protocol differs from the baseline's, cell by cell: settings, seeds, added
+    cells. One line per distinct change, naming the cells it affects. The subject may differ."""
+    affected: dict[str, list[str]] = {}
+    for key, cell in baseline.cells.items():
+        if key not in current.cells:
+            continue
+        now = current.cells[key]
+        changes = protocol_changes(cell.protocol, now.protocol)
+        seeds_before, seeds_now = [seed.seed for seed in cell.seeds], [seed.seed for seed in now.seeds]
+        if seeds_before != seeds_now:
+            changes.append(f"seeds {echo_value(seeds_before)} -> {echo_value(seeds_now)}")
+        if changes:
+            affected.setdefault(", ".join(changes), []).append(key)
+    lines = [f"{change} in {listed(cells)}" for change, cells in affected.items()]
+    added = [key for key in current.cells if key not in baseline.cells]
+    if added:
+        lines.append(f"cells not in the baseline: {listed(added)}")
+    return lines
+
+
+def listed(names: list[str], most: int = 5) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def subjects(baseline: Baseline, current: Baseline, cells: list[str]) -> list[Subject]:
+    """The pretrained weights each side measured, grouped over the cells that share them; none
+    where both sides trained their models (then the code is what is checked)."""
+    grouped: dict[tuple[tuple[str | None, ...], tuple[str | None, ...]], list[str]] = {}
+    for key in cells:
+        before = distinct(seed.weights_sha256 for seed in baseline.cells[key].seeds)
+        now = distinct(seed.weights_sha256 for seed in current.cells[key].seeds)
+        if before != (None,) or now != (None,):
+            grouped.setdefault((before, now), []).append(key)
+    return [Subject(keys, list(before), list(now)) for (before, now), keys in grouped.items()]
+
+
+def distinct(values: Iterable[str | None]) -> tuple[str | None, ...]:
+    return tuple(dict.fromkeys(values))
 
 
 def row_input(cell: str, metric: str, rule: MetricRule, baseline: Baseline, current: Baseline) -> RowInput:

@@ -4,7 +4,7 @@ for CI job summaries, JSON for tools. Torch-free."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +17,46 @@ from genbench.store import write_json_atomically, write_text_atomically
 CHECK_JSON = "check.json"
 CHECK_MARKDOWN = "check.md"
 TABLE_HEADERS = ["group", "metric", "baseline", "current", "delta", "p-value", "verdict"]
+#: hex digits of a sha256 shown in text; the JSON has all of them
+SHORT_SHA = 12
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What some cells measured on each side: the sha256 of the pretrained weights (None: a model
+    that the trial trained). A check of new weights must say which weights it compared."""
+
+    cells: list[str]
+    baseline: list[str | None]
+    current: list[str | None]
+
+    def text(self, name_cells: bool) -> str:
+        where = f" of {', '.join(self.cells)}" if name_cells else ""
+        now = describe_weights(self.current, "pretrained weights sha256 ")
+        if self.current == self.baseline:
+            return f"subject{where}: {now}, same as the baseline"
+        return f"subject{where}: {now} (baseline: {describe_weights(self.baseline, '')})"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"cells": self.cells, "baseline": self.baseline, "current": self.current}
+
+
+def describe_weights(digests: list[str | None], prefix: str) -> str:
+    if digests == [None]:
+        return "a model trained by the trial"
+    return prefix + ", ".join("none" if digest is None else digest[:SHORT_SHA] for digest in digests)
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The rows of a check with everything needed to read them: the rule, alpha and notes."""
+    """The rows of a check with everything needed to read them: the rule, alpha, notes and the
+    subjects compared."""
 
     title: str
     rows: list[ComparisonRow]
     alpha: float
     notes: list[str]
+    subjects: list[Subject] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[ComparisonRow]:
@@ -57,7 +87,12 @@ class CheckResult:
     def render(self, table_format: str, heading: Callable[[str], str]) -> str:
         rows = [table_row(row) for row in self.rows]
         table = tabulate(rows, TABLE_HEADERS, tablefmt=table_format, disable_numparse=True)
-        parts = [heading(self.title), self.summary(), table]
+        parts = [heading(self.title), self.summary()]
+        if len(self.subjects) == 1:
+            parts.append(self.subjects[0].text(name_cells=False))
+        elif self.subjects:
+            parts.append("\n".join(f"- {subject.text(name_cells=True)}" for subject in self.subjects))
+        parts.append(table)
         if self.regressions:
             listed = "\n".join(f"- {row.group} / {row.metric}: {row.reason}" for row in self.regressions)
             parts.append(f"{heading('Regressions')}\n{listed}")
@@ -74,6 +109,7 @@ class CheckResult:
             "alpha": self.alpha,
             "rule": self.rule,
             "notes": self.notes,
+            "subjects": [subject.as_json() for subject in self.subjects],
             "rows": [row_json(row) for row in self.rows],
         }
 

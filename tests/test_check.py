@@ -86,8 +86,18 @@ def test_a_metric_computed_under_another_protocol_is_unusable_input(tmp_path, ba
         check_run(write_run(tmp_path / "run", records, check=CHECK), baseline_file)
 
 
-def test_a_changed_suite_is_unusable_unless_allowed(tmp_path, baseline_file):
-    run = cells_run(tmp_path / "run", FRESH_SEEDS, check=CHECK, suite_hash="hash-2")
+def test_a_changed_protocol_is_unusable_unless_allowed(tmp_path, baseline_file):
+    records = [
+        fake_record({"loss": loss}, seed, {"modes_covered": value}).model_copy(
+            update={"spec": {"seed": seed, "loss": loss, "train": {"steps": 400}}}
+        )
+        for loss, values in FRESH_SEEDS.items()
+        for seed, value in enumerate(values)
+    ]
+    run = write_run(tmp_path / "run", records, check=CHECK)
+    changed = r"the suite changed: train.steps \(unset\) -> 400 in loss=hinge, loss=ns"
+    with pytest.raises(GenbenchError, match=changed):
+        check_run(run, baseline_file)
     with pytest.raises(GenbenchError, match="allow-suite-change"):
         check_run(run, baseline_file)
     allowed = check_run(run, baseline_file, allow_suite_change=True)

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from genbench.baseline import load_baseline
 from genbench.cli import app
+from genbench.protocol import spec_protocol
 from genbench.suite import load_suite
 
 from .regressions import CI_BASELINE, CI_SUITE, GROUPS, run_variant
@@ -29,8 +30,12 @@ def fresh_run(tmp_path_factory) -> Path:
 
 def test_the_committed_baseline_is_of_the_committed_suite():
     suite, baseline = load_suite(CI_SUITE), load_baseline(CI_BASELINE)
-    assert baseline.suite_hash == suite.content_hash, "write the baseline again: the suite changed"
     assert set(baseline.cells) == GROUPS
+    for trial in suite.trials:
+        cell = baseline.cells[f"loss={trial.grid['loss']}"]
+        protocol = spec_protocol(trial.spec.model_dump(mode="json"))
+        assert cell.protocol == protocol, "write the baseline again: the suite changed"
+        assert trial.spec.seed in [seed.seed for seed in cell.seeds]
     assert list(baseline.metrics) == sorted(["finished", *suite.check.metrics])
     for metric, tolerance in suite.check.tolerances.items():
         assert baseline.metrics[metric].tolerance == tolerance
