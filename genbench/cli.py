@@ -77,7 +77,6 @@ def run(
     from genbench.errors import GenbenchError
 
     try:
-        from genbench.report import build_report
         from genbench.runner import run_suite
 
         if check is not None and reuse_stale:
@@ -96,6 +95,8 @@ def run(
         )
         typer.echo(outcome.summary_line(), err=True)
         typer.echo(str(outcome.run_dir / "results.csv"))
+        from genbench.report import build_report
+
         typer.echo(str(build_report(outcome.run_dir)))
         result = None
         if check is not None:

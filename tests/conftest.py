@@ -39,10 +39,10 @@ def write_suite(tmp_path: Path):
 
 
 def run_dir_of(*args, **kwargs) -> Path:
-    """``run_suite``'s run folder. One worker runs in this process (the runs here are tiny, and a
-    worker process costs a torch import); the command line's tests cover worker processes."""
+    """``run_suite``'s run folder. ``workers=1`` runs in this process (a worker process costs a
+    torch import); the command line's tests cover worker processes."""
     from genbench.runner import run_suite
 
-    if kwargs.get("workers") in (None, 1):
+    if kwargs.get("workers") == 1:
         kwargs["in_process"] = True
     return run_suite(*args, **kwargs).run_dir

@@ -125,7 +125,7 @@ def test_checkpoint_of_one_run_is_reevaluated_in_another(write_suite, tmp_path):
     from .conftest import TINY_SUITE
 
     trained_dir = run_dir_of(
-        write_suite(TINY_SUITE, "train.yaml"), tmp_path / "train", device="cpu", quiet=True
+        write_suite(TINY_SUITE, "train.yaml"), tmp_path / "train", device="cpu", quiet=True, workers=1
     )
     (trained,) = RunStore(trained_dir).records()
     checkpoint = RunStore(trained_dir).trial_dir(trained.id) / "checkpoint.pt"
@@ -136,7 +136,7 @@ def test_checkpoint_of_one_run_is_reevaluated_in_another(write_suite, tmp_path):
         "train: {steps: 0, eval_samples: 256}\nmetrics: [modes, prdc]\n"
     )
     (reevaluated,) = RunStore(
-        run_dir_of(write_suite(text), tmp_path / "eval", device="cpu", quiet=True)
+        run_dir_of(write_suite(text), tmp_path / "eval", device="cpu", quiet=True, workers=1)
     ).records()
     # same seed, same evaluation latents and reference set: the very same numbers
     assert reevaluated.metrics == trained.metrics
@@ -146,7 +146,7 @@ def test_checkpoint_for_other_data_is_refused(write_suite, tmp_path):
     from .conftest import TINY_SUITE
 
     trained_dir = run_dir_of(
-        write_suite(TINY_SUITE, "train.yaml"), tmp_path / "train", device="cpu", quiet=True
+        write_suite(TINY_SUITE, "train.yaml"), tmp_path / "train", device="cpu", quiet=True, workers=1
     )
     (trained,) = RunStore(trained_dir).records()
     checkpoint = RunStore(trained_dir).trial_dir(trained.id) / "checkpoint.pt"
@@ -155,7 +155,9 @@ def test_checkpoint_for_other_data_is_refused(write_suite, tmp_path):
         f"model: {{name: pretrained, params: {{format: checkpoint, path: '{checkpoint}'}}}}\n"
         "train: {steps: 0, eval_samples: 64}\nmetrics: [prdc]\n"
     )
-    (record,) = RunStore(run_dir_of(write_suite(text), tmp_path / "eval", device="cpu", quiet=True)).records()
+    (record,) = RunStore(
+        run_dir_of(write_suite(text), tmp_path / "eval", device="cpu", quiet=True, workers=1)
+    ).records()
     assert record.status.value == "failed"
     assert "trained on data of shape (2,)" in record.error
 
@@ -220,6 +222,8 @@ def test_image_generator_outside_minus_one_one_is_refused(write_suite, tmp_path)
     )
     torch.export.save(program, str(tmp_path / "real.pt2"))
     text = IMAGE_SUITE.split("grid:")[0]
-    (record,) = RunStore(run_dir_of(write_suite(text), tmp_path / "run", device="cpu", quiet=True)).records()
+    (record,) = RunStore(
+        run_dir_of(write_suite(text), tmp_path / "run", device="cpu", quiet=True, workers=1)
+    ).records()
     assert record.status.value == "failed"
     assert "genbench expects [-1, 1]" in record.error
