@@ -148,15 +148,26 @@ class RunStore:
         mode_centres: np.ndarray | None = None,
         checkpoint: bytes | None = None,
     ) -> None:
-        """Write curves and arrays first and the record last: the record marks the trial done."""
+        """Write curves and arrays first and the record last: the record marks the trial done.
+
+        A trial run again (it failed, or its record came from other code) replaces its folder's
+        content: the old record goes first, and files the new result lacks (samples and checkpoint
+        of a trial that now diverges) are removed, so no old sample or checkpoint sits beside the
+        new record as if it were its own.
+        """
         directory = self.trial_dir(record.id)
+        (directory / RECORD_FILE).unlink(missing_ok=True)
         frame = pd.DataFrame([point.model_dump() for point in curves], columns=CURVE_COLUMNS)
         write_atomically(directory / CURVES_FILE, lambda file: frame.to_csv(file, index=False))
         for name, array in ((SAMPLES_FILE, samples), (MODE_CENTRES_FILE, mode_centres)):
             if array is not None:
                 write_atomically(directory / name, lambda file, a=array: np.save(file, a), "wb")
+            else:
+                (directory / name).unlink(missing_ok=True)
         if checkpoint is not None:
             write_atomically(directory / CHECKPOINT_FILE, lambda file: file.write(checkpoint), "wb")
+        else:
+            (directory / CHECKPOINT_FILE).unlink(missing_ok=True)
         write_text_atomically(directory / RECORD_FILE, record.model_dump_json(indent=2) + "\n")
 
     def record(self, trial_id: str) -> TrialRecord | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -42,6 +43,7 @@ def ring(**params):
 #: user datasets that end their trial in ways a trial must survive
 ENDINGS = """
 import os
+import shutil
 import signal
 import sys
 
@@ -92,6 +94,23 @@ def user_suite(tmp_path: Path, dataset: str, grid: str = "") -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> tuple[Path, Path]:
+    """The tiny suite, run once through the command line: (suite file, run folder)."""
+    folder = tmp_path_factory.mktemp("tiny")
+    suite = folder / "suite.yaml"
+    suite.write_text(TINY_SUITE)
+    out = folder / "run"
+    assert runner.invoke(app, ["run", str(suite), "--out", str(out), "--device", "cpu", "-q"]).exit_code == 0
+    return suite, out
+
+
+def copy_of_tiny_run(tiny_run: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    suite, out = tiny_run
+    shutil.copytree(out, tmp_path / "run")
+    return suite, tmp_path / "run"
+
+
 # -- item 1: no stale reuse after a code change ------------------------------------------------
 
 
@@ -115,11 +134,20 @@ def test_an_edited_user_module_reruns_its_trials(tmp_path, monkeypatch):
     # trained on data three times as large: other samples, not the stale ones
     assert not np.array_equal(RunStore(out).samples(after.id), samples_before)
 
+    # edited to fail: no sample or checkpoint of the earlier code stays beside the failed record
+    write_module(
+        tmp_path, "user_data_edit", USER_DATASET.format(scale=3.0) + "\nraise ValueError('broken')\n"
+    )
+    broken = runner.invoke(app, args)
+    assert broken.exit_code == 3, broken.output
+    assert sorted(path.name for path in RunStore(out).trial_dir(after.id).iterdir()) == [
+        "curves.csv",
+        "record.json",
+    ]
 
-def test_a_record_of_other_genbench_source_is_rerun_unless_kept_on_purpose(tmp_path, write_suite):
-    suite = write_suite(TINY_SUITE)
-    out = tmp_path / "run"
-    assert runner.invoke(app, ["run", str(suite), "--out", str(out), "--device", "cpu", "-q"]).exit_code == 0
+
+def test_a_record_of_other_genbench_source_is_rerun_unless_kept_on_purpose(tiny_run, tmp_path):
+    suite, out = copy_of_tiny_run(tiny_run, tmp_path)
     (record,) = RunStore(out).records()
     record_file = RunStore(out).trial_dir(record.id) / "record.json"
     stale = json.loads(record_file.read_text())
@@ -148,10 +176,8 @@ def test_a_record_of_other_genbench_source_is_rerun_unless_kept_on_purpose(tmp_p
     assert RunStore(out).records()[0].metrics == record.metrics
 
 
-def test_a_record_without_code_identity_is_not_reused(tmp_path, write_suite):
-    suite = write_suite(TINY_SUITE)
-    out = tmp_path / "run"
-    assert runner.invoke(app, ["run", str(suite), "--out", str(out), "--device", "cpu", "-q"]).exit_code == 0
+def test_a_record_without_code_identity_is_not_reused(tiny_run, tmp_path):
+    suite, out = copy_of_tiny_run(tiny_run, tmp_path)
     (record,) = RunStore(out).records()
     record_file = RunStore(out).trial_dir(record.id) / "record.json"
     old = json.loads(record_file.read_text())
@@ -271,10 +297,8 @@ def test_a_folder_with_other_files_is_refused(write_suite, tmp_path):
     assert sorted(path.name for path in out.iterdir()) == ["thesis.tex"]
 
 
-def test_a_run_that_kept_stale_trials_cannot_be_checked_or_made_a_baseline(tmp_path, write_suite):
-    suite = write_suite(TINY_SUITE)
-    out = tmp_path / "run"
-    assert runner.invoke(app, ["run", str(suite), "--out", str(out), "--device", "cpu", "-q"]).exit_code == 0
+def test_a_run_that_kept_stale_trials_cannot_be_checked_or_made_a_baseline(tiny_run, tmp_path):
+    _, out = copy_of_tiny_run(tiny_run, tmp_path)
     assert runner.invoke(app, ["baseline", str(out), "--out", str(tmp_path / "b.json")]).exit_code == 0
     info = json.loads((out / "run.json").read_text())
     info["stale_reused"] = info["trial_ids"]
