@@ -16,7 +16,7 @@ from genbench.metrics.modes import mode_statistics
 from genbench.metrics.prdc import precision_recall_density_coverage
 from genbench.models.mlp import build_mlp_gan
 from genbench.optim import build_optimizer
-from genbench.train.gan import GanStep
+from genbench.train.gan import GanStep, gan_hooks
 
 SAMPLES = 2500
 
@@ -51,11 +51,12 @@ def test_gan_training_step(benchmark, loss):
     torch.manual_seed(0)
     networks = build_mlp_gan((2,), latent_dim=2, hidden=64, depth=3)
     params = {"lr": 1e-3, "betas": (0.5, 0.999)}
+    objective = LOSSES.get(loss).load()()
     step = GanStep(
         networks=networks,
         dataset=RingMixture(),
-        loss=LOSSES.get(loss).load()(),
-        penalty=None,
+        loss=objective,
+        hooks=gan_hooks(objective, penalty=None),
         generator_optimizer=build_optimizer("adam", params, "generator", networks.generator.parameters()),
         discriminator_optimizer=build_optimizer(
             "adam", params, "discriminator", networks.discriminator.parameters()

@@ -8,7 +8,8 @@ Interfaces of the targets (what a user's ``package.module:factory`` must follow 
 - dataset: ``factory(**params)`` -> an object with ``sample(n, generator)``, ``shape``, ``mode_centres``
 - model: ``factory(data_shape, **params)`` -> ``genbench.models.parts.GanParts`` or ``VaeParts``
 - loss: ``factory(**params)`` -> a ``genbench.losses.gan.GanLoss`` or ``genbench.losses.vae.VaeObjective``
-- penalty: ``factory(**params)`` -> a callable ``(discriminator, real, fake) -> penalty``
+- penalty: ``factory(**params)`` -> a ``genbench.losses.penalties.DiscriminatorPenalty``:
+  ``(discriminator, real, fake) -> penalty``
 - metric: ``factory(**params)`` -> a ``genbench.metrics.base.Metric``
 """
 
@@ -150,7 +151,7 @@ LOSSES.register(
 LOSSES.register(
     "wgan-gp",
     "genbench.losses.gan:WassersteinGradientPenaltyLoss",
-    "Wasserstein loss with gradient penalty on interpolates (Gulrajani et al. 2017)",
+    "Wasserstein loss with the gradient penalty 'gp' weighted by gp_weight (Gulrajani et al. 2017)",
     params="genbench.losses.params:WganGpParams",
     family="gan",
 )
@@ -189,6 +190,12 @@ PENALTIES.register(
     "genbench.losses.penalties:R1Penalty",
     "R1 penalty gamma/2 E||grad D(real)||^2, usable with any loss (Mescheder et al. 2018)",
     params="genbench.losses.params:R1Params",
+)
+PENALTIES.register(
+    "gp",
+    "genbench.losses.penalties:GradientPenalty",
+    "gradient penalty weight E(||grad D(x_hat)|| - 1)^2 on real-fake interpolates (Gulrajani et al. 2017)",
+    params="genbench.losses.params:GradientPenaltyParams",
 )
 
 OPTIMIZERS.register("adam", "torch.optim:Adam", "Adam (Kingma & Ba 2015)", params="genbench.optim:AdamParams")

@@ -100,7 +100,7 @@ def run(
         typer.echo(str(build_report(outcome.run_dir)))
         result = None
         if check is not None:
-            from genbench.check import check_run
+            from genbench.check.commands import check_run
 
             result = check_run(outcome.run_dir, check)
     except GenbenchError as error:
@@ -222,7 +222,7 @@ def split_metrics(metrics: list[str] | None) -> list[str] | None:
 
 
 def parse_tolerances(texts: list[str] | None) -> dict:
-    from genbench.check import parse_tolerance
+    from genbench.check.commands import parse_tolerance
 
     return dict(parse_tolerance(text) for text in texts or [])
 
@@ -243,7 +243,7 @@ def baseline(
 ) -> None:
     """Write a baseline from a finished run: per cell and metric, every seed's value, its summary and
     protocol. Review its diff before committing it."""
-    from genbench.baseline import write_baseline
+    from genbench.check.baseline import write_baseline
     from genbench.errors import GenbenchError
 
     try:
@@ -267,7 +267,7 @@ def check(
     ] = None,
 ) -> None:
     """Check a run against a baseline. Exit 0: nothing regressed; 1: a regression; 2: unusable input."""
-    from genbench.check import check_run
+    from genbench.check.commands import check_run
     from genbench.errors import GenbenchError
 
     try:
@@ -288,7 +288,7 @@ def compare(
     report_dir: Annotated[Path | None, typer.Option(help="where to write check.json and check.md")] = None,
 ) -> None:
     """Compare two runs with the check's table and rule, on the cells they share; exits 0 whatever changed."""
-    from genbench.check import compare_runs
+    from genbench.check.commands import compare_runs
     from genbench.errors import GenbenchError
 
     try:

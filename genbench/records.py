@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from genbench.code_identity import CodeIdentity
+from genbench.settings import CheckSettings, ReportSettings
 
 
 class TrialStatus(str, Enum):
@@ -67,3 +68,39 @@ class TrialRecord(BaseModel):
     covered_modes: list[ModeSet] = []
     started_at: str
     finished_at: str
+
+
+class RunSettings(BaseModel):
+    """The suite's settings for the stages after training, so they run from stored results alone."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    report: ReportSettings = ReportSettings()
+    check: CheckSettings = CheckSettings()
+
+
+class RunInfo(BaseModel):
+    """``run.json``: what a run folder is a run of, written by the runner and read, through this
+    model only, by reports and checks. Unknown keys are refused: a folder written by another
+    genbench (or edited by hand) is named, not half-read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    suite: str
+    description: str = ""
+    #: hash of the suite's trial ids; names the default run folder
+    suite_hash: str
+    suite_path: str
+    grid_keys: list[str]
+    #: the suite's trials, in its order: a folder reused for an edited suite keeps other records
+    trial_ids: list[str]
+    settings: RunSettings = RunSettings()
+    device: str
+    genbench_version: str
+    #: hash of genbench's source when the run was (last) started (genbench.code_identity)
+    genbench_source: str | None = None
+    #: trials whose records were computed by other code and kept by ``--reuse-stale``
+    stale_reused: list[str] = []
+    #: genbench, torch and Python versions, device and platform of the process that ran the suite
+    environment: dict[str, str] = {}
+    created_at: str

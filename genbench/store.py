@@ -26,11 +26,8 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +36,11 @@ import numpy.lib.format as npy
 import pandas as pd
 from pydantic import ValidationError
 
+import genbench
+from genbench.atomic import write_atomically, write_text_atomically
+from genbench.clock import utc_stamp
 from genbench.errors import GenbenchError
-from genbench.records import CurvePoint, TrialRecord
+from genbench.records import CurvePoint, RunInfo, TrialRecord
 
 RECORD_FILE = "record.json"
 CURVES_FILE = "curves.csv"
@@ -81,37 +81,6 @@ class LoadedRecords:
     damaged: dict[str, DamagedFile]
 
 
-def write_atomically(path: Path, write: Any, mode: str = "w") -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    # mkstemp creates the file private (0600); results are shared like any file the user writes
-    os.chmod(temporary, 0o666 & ~current_umask())
-    try:
-        with os.fdopen(handle, mode) as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    write_atomically(path, lambda file: file.write(text))
-
-
-def write_json_atomically(path: Path, payload: Any) -> None:
-    write_text_atomically(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
-
-
 class RunStore:
     """Reads and writes one run folder."""
 
@@ -121,24 +90,27 @@ class RunStore:
     def trial_dir(self, trial_id: str) -> Path:
         return self.run_dir / TRIALS_DIR / trial_id
 
-    def write_run_info(self, suite_text: str, run_info: dict[str, Any]) -> None:
+    def write_run_info(self, suite_text: str, run_info: RunInfo) -> None:
         write_text_atomically(self.run_dir / SUITE_FILE, suite_text)
-        write_json_atomically(self.run_dir / RUN_FILE, run_info)
+        write_text_atomically(self.run_dir / RUN_FILE, run_info.model_dump_json(indent=2) + "\n")
 
-    def run_info(self) -> dict[str, Any]:
-        """run.json as a dict; ``DamagedFile`` when it is not the object genbench writes there."""
+    def run_info(self) -> RunInfo:
+        """run.json; ``DamagedFile`` when it is not what this genbench writes there (damaged, edited
+        by hand, or written by another version)."""
         path = self.run_dir / RUN_FILE
         if not path.is_file():
             raise GenbenchError(f"{self.run_dir} is not a genbench run folder (no {RUN_FILE})")
-        info = read_json(path, "run the suite again into this folder with `genbench run`, which rewrites it")
+        advice = "run the suite again into this folder with `genbench run`, which rewrites it"
+        info = read_json(path, advice)
         if not isinstance(info, dict):
-            raise DamagedFile(path, f"a JSON {type(info).__name__}, not an object")
-        trial_ids = info.get("trial_ids")
-        if not isinstance(info.get("suite"), str) or not (
-            isinstance(trial_ids, list) and all(isinstance(tid, str) for tid in trial_ids)
-        ):
-            raise DamagedFile(path, "no suite name or no list of trial ids")
-        return info
+            raise DamagedFile(path, f"a JSON {type(info).__name__}, not an object", advice)
+        try:
+            return RunInfo.model_validate(info)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(map(str, first["loc"])) or "the top level"
+            problem = f"not a run record of genbench {genbench.__version__}: {where}: {first['msg']}"
+            raise DamagedFile(path, problem, advice) from None
 
     def write_trial(
         self,
@@ -201,8 +173,7 @@ class RunStore:
     def set_aside(self, trial_id: str) -> Path:
         """Move the trial's folder to ``damaged/<trial-id>.<UTC time>`` (never deleting anything,
         so the files stay for inspection) and return its new path."""
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-        target = self.run_dir / DAMAGED_DIR / f"{trial_id}.{stamp}"
+        target = self.run_dir / DAMAGED_DIR / f"{trial_id}.{utc_stamp()}"
         target.parent.mkdir(parents=True, exist_ok=True)
         # rename, not replace: an existing folder of that name is an error, never overwritten
         self.trial_dir(trial_id).rename(target)
@@ -216,7 +187,7 @@ class RunStore:
         they stay on disk (a later edit back may resume them) but are not part of this run.
         """
         records, damaged = [], {}
-        for trial_id in self.run_info()["trial_ids"]:
+        for trial_id in self.run_info().trial_ids:
             try:
                 record = self.record(trial_id)
                 if record is not None:
@@ -261,7 +232,7 @@ class RunStore:
 
     def results_frame(self) -> pd.DataFrame:
         """One row per trial: id, grid labels, flattened grid columns, status, metrics, timings."""
-        grid_keys = self.run_info().get("grid_keys", [])
+        grid_keys = self.run_info().grid_keys
         rows = [results_row(record, grid_keys) for record in self.records()]
         return pd.DataFrame(rows)
 

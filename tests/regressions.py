@@ -33,7 +33,9 @@ def run_variant(
     return run_dir_of(suite, directory / name, device="cpu", quiet=True, workers=workers)
 
 
-def wrong_sign_generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+def wrong_sign_generator_loss(
+    self, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None
+) -> torch.Tensor:
     """The non-saturating generator objective with its sign flipped: G now flees what D calls real.
     Patched over ``NonSaturatingLoss.generator_loss``, so the suite's cells keep their labels."""
     return -nn.functional.softplus(-fake_logits).mean()

@@ -6,11 +6,12 @@ import json
 
 import pytest
 
-from genbench.baseline import WHOLE_SUITE_CELL, load_baseline, summarize_run, write_baseline
+from genbench.check.baseline import load_baseline, summarize_run, write_baseline
 from genbench.errors import GenbenchError
 from genbench.records import TrialStatus
+from genbench.replicates import WHOLE_SUITE
 
-from .fake_runs import ENVIRONMENT, MODES_PROTOCOL, cells_run, fake_record, write_run
+from .hand_runs import ENVIRONMENT, MODES_PROTOCOL, cells_run, fake_record, write_records_run
 
 MODES = {"modes_covered": 8.0, "hq_fraction": 0.9, "mode_kl": 0.05}
 
@@ -21,7 +22,7 @@ def test_cells_are_keyed_by_readable_grid_labels_without_the_seed(tmp_path):
         for loss in ("ns", "hinge")
         for seed in (0, 1)
     ]
-    run = write_run(tmp_path / "run", records, grid_keys=("loss", "optimizer", "seed"))
+    run = write_records_run(tmp_path / "run", records, grid_keys=("loss", "optimizer", "seed"))
     baseline = summarize_run(run)
     ns, hinge = "loss=ns|optimizer=adam(lr=0.001)", "loss=hinge|optimizer=adam(lr=0.001)"
     assert list(baseline.cells) == [ns, hinge]
@@ -30,8 +31,8 @@ def test_cells_are_keyed_by_readable_grid_labels_without_the_seed(tmp_path):
 
 def test_a_grid_of_seeds_only_is_one_cell(tmp_path):
     records = [fake_record({}, seed, MODES) for seed in range(3)]
-    run = write_run(tmp_path / "run", records, grid_keys=("seed",))
-    assert list(summarize_run(run).cells) == [WHOLE_SUITE_CELL]
+    run = write_records_run(tmp_path / "run", records, grid_keys=("seed",))
+    assert list(summarize_run(run).cells) == [WHOLE_SUITE]
 
 
 def test_each_cell_keeps_raw_per_seed_values_and_their_summary(tmp_path):
@@ -45,7 +46,7 @@ def test_each_cell_keeps_raw_per_seed_values_and_their_summary(tmp_path):
 
 def test_direction_tolerance_alpha_and_environment_are_recorded(tmp_path):
     check = {"metrics": ["mode_kl"], "tolerances": {"mode_kl": {"absolute": 0.1}}, "alpha": 0.01}
-    run = write_run(tmp_path / "run", [fake_record({"loss": "ns"}, 0, MODES)], check=check)
+    run = write_records_run(tmp_path / "run", [fake_record({"loss": "ns"}, 0, MODES)], check=check)
     baseline = summarize_run(run)
     assert list(baseline.metrics) == ["finished", "mode_kl"]
     assert baseline.metrics["mode_kl"].higher_is_better is False
@@ -58,7 +59,7 @@ def test_direction_tolerance_alpha_and_environment_are_recorded(tmp_path):
 
 def test_metrics_default_to_every_final_metric_with_a_direction(tmp_path):
     metrics = {**MODES, "d_input_grad_norm_real": 0.3}
-    run = write_run(tmp_path / "run", [fake_record({"loss": "ns"}, 0, metrics)])
+    run = write_records_run(tmp_path / "run", [fake_record({"loss": "ns"}, 0, metrics)])
     assert list(summarize_run(run).metrics) == ["finished", "modes_covered", "hq_fraction", "mode_kl"]
 
 
@@ -73,7 +74,8 @@ def test_diverged_seeds_have_no_values_and_count_as_not_finished(tmp_path):
 
 
 def test_a_metric_without_a_declared_direction_is_refused(tmp_path):
-    run = write_run(tmp_path / "run", [fake_record({"loss": "ns"}, 0, {"d_input_grad_norm_real": 0.3})])
+    record = fake_record({"loss": "ns"}, 0, {"d_input_grad_norm_real": 0.3})
+    run = write_records_run(tmp_path / "run", [record])
     with pytest.raises(GenbenchError, match="no declared better direction"):
         summarize_run(run, ["d_input_grad_norm_real"])
 
@@ -98,7 +100,7 @@ def test_seeds_of_a_cell_under_different_protocols_are_an_error(tmp_path):
         fake_record({"loss": "ns"}, 1, {"modes_covered": 8.0}, protocol=other),
     ]
     with pytest.raises(GenbenchError, match="different protocols"):
-        summarize_run(write_run(tmp_path / "run", records))
+        summarize_run(write_records_run(tmp_path / "run", records))
 
 
 def test_the_file_has_sorted_keys_and_round_trips(tmp_path):

@@ -9,15 +9,15 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from genbench.baseline import write_baseline
-from genbench.check import check_run, compare_runs, parse_tolerance
+from genbench.check.baseline import write_baseline
+from genbench.check.commands import check_run, compare_runs, parse_tolerance
+from genbench.check.rule import Verdict
 from genbench.cli import app
-from genbench.comparison import Verdict
 from genbench.errors import GenbenchError
 from genbench.records import TrialStatus
 from genbench.settings import Tolerance
 
-from .fake_runs import MODES_PROTOCOL, cells_run, fake_record, write_run
+from .hand_runs import MODES_PROTOCOL, cells_run, fake_record, write_records_run
 
 BASELINE_VALUES = {"ns": [8.0, 7.0, 8.0, 8.0, 7.0], "hinge": [8.0, 8.0, 8.0, 7.0, 8.0]}
 FRESH_SEEDS = {"ns": [7.0, 8.0, 8.0, 7.0, 8.0], "hinge": [8.0, 7.0, 8.0, 8.0, 8.0]}
@@ -83,7 +83,7 @@ def test_a_metric_computed_under_another_protocol_is_unusable_input(tmp_path, ba
         for seed, value in enumerate(values)
     ]
     with pytest.raises(GenbenchError, match=r"computed differently now \(eval_samples 1000 -> 500\)"):
-        check_run(write_run(tmp_path / "run", records, check=CHECK), baseline_file)
+        check_run(write_records_run(tmp_path / "run", records, check=CHECK), baseline_file)
 
 
 def test_a_changed_protocol_is_unusable_unless_allowed(tmp_path, baseline_file):
@@ -94,7 +94,7 @@ def test_a_changed_protocol_is_unusable_unless_allowed(tmp_path, baseline_file):
         for loss, values in FRESH_SEEDS.items()
         for seed, value in enumerate(values)
     ]
-    run = write_run(tmp_path / "run", records, check=CHECK)
+    run = write_records_run(tmp_path / "run", records, check=CHECK)
     changed = r"the suite changed: train.steps \(unset\) -> 400 in loss=hinge, loss=ns"
     with pytest.raises(GenbenchError, match=changed):
         check_run(run, baseline_file)
@@ -176,7 +176,8 @@ def test_cli_exit_codes_are_0_pass_1_regression_2_unusable(tmp_path):
 
 
 def test_cli_baseline_takes_metrics_comma_separated_or_repeated(tmp_path):
-    run = write_run(tmp_path / "run", [fake_record({"loss": "ns"}, 0, {"hq_fraction": 0.5, "mode_kl": 0.1})])
+    record = fake_record({"loss": "ns"}, 0, {"hq_fraction": 0.5, "mode_kl": 0.1})
+    run = write_records_run(tmp_path / "run", [record])
     out = tmp_path / "b.json"
     invoke("baseline", run, "--out", out, "--metrics", "hq_fraction,mode_kl")
     assert list(json.loads(out.read_text())["metrics"]) == ["finished", "hq_fraction", "mode_kl"]
@@ -184,5 +185,5 @@ def test_cli_baseline_takes_metrics_comma_separated_or_repeated(tmp_path):
 
 
 def test_the_check_modules_do_not_import_torch():
-    code = "import sys, genbench.check, genbench.cli; assert 'torch' not in sys.modules"
+    code = "import sys, genbench.check.commands, genbench.cli; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -11,12 +11,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from genbench.baseline import load_baseline
+from genbench.check.baseline import load_baseline
+from genbench.check.protocol import spec_protocol
 from genbench.cli import app
-from genbench.protocol import spec_protocol
 from genbench.suite import load_suite
 
 from .regressions import CI_BASELINE, CI_SUITE, GROUPS, run_variant
+
+#: most tests here train copies of the CI suite (tens of seconds on 2 cores)
+pytestmark = pytest.mark.slow
 
 
 def check(*args):

@@ -4,11 +4,16 @@ still decides; one worker, as 6 short trials gain less from a process pool than 
 
 from __future__ import annotations
 
-from genbench.check import check_run
-from genbench.comparison import Verdict
+import pytest
+
+from genbench.check.commands import check_run
+from genbench.check.rule import Verdict
 from genbench.losses.gan import NonSaturatingLoss
 
 from .regressions import CI_BASELINE, GROUPS, run_variant, wrong_sign_generator_loss
+
+#: each test trains the CI suite's trials (tens of seconds on 2 cores)
+pytestmark = pytest.mark.slow
 
 
 def regressed(result) -> set[tuple[str, str]]:

@@ -7,7 +7,7 @@ import math
 import pytest
 from scipy import stats
 
-from genbench.comparison import RowInput, Verdict, compare_rows, welch_one_sided
+from genbench.check.rule import RowInput, Verdict, compare_rows, welch_one_sided
 from genbench.settings import Tolerance
 from genbench.stats import holm
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from genbench.check.protocol import LOCATION, spec_protocol, weights_sha256
 from genbench.cli import app
 from genbench.hashing import file_sha256
-from genbench.protocol import LOCATION, spec_protocol, weights_sha256
 
-from .fake_runs import cells_run, fake_record, write_run
 from .generators import export_sampler
+from .hand_runs import cells_run, fake_record, write_records_run
 
 PRETRAINED_SUITE = """\
 name: new_weights
@@ -142,7 +142,7 @@ def test_a_changed_protocol_of_pretrained_weights_names_the_setting(tmp_path):
             record = fake_record({}, seed, {"modes_covered": 8.0})
             spec = {**pretrained_spec(f"/{name}/generator.pt2", sha256, eval_samples), "seed": seed}
             records.append(record.model_copy(update={"spec": spec}))
-        return write_run(tmp_path / name, records, grid_keys=("seed",), check=CHECK)
+        return write_records_run(tmp_path / name, records, grid_keys=("seed",), check=CHECK)
 
     invoke("baseline", run("baseline_run", 1000, "a" * 64), "--out", tmp_path / "b.json")
     same_protocol = invoke("check", run("new_weights", 1000, "b" * 64), "--baseline", tmp_path / "b.json")

@@ -152,6 +152,19 @@ def test_a_damaged_run_json_is_named(run, command, how):
     assert f"error: {damaged} is damaged (" in result.output
 
 
+@pytest.mark.parametrize("command", ["report", "baseline"])
+def test_a_run_json_of_another_genbench_is_named_with_the_key(run, command):
+    """Valid JSON, but not what this genbench writes (a newer version's key, a hand edit)."""
+    info = json.loads((run / "run.json").read_text())
+    info["written_by_a_future_genbench"] = True
+    del info["grid_keys"]
+    (run / "run.json").write_text(json.dumps(info))
+    result = runner.invoke(app, [command, str(run)])
+    assert result.exit_code == 2, result.output
+    assert f"error: {run / 'run.json'} is damaged (not a run record of genbench" in result.output
+    assert "grid_keys" in result.output
+
+
 def test_the_installed_command_reports_damage_without_a_traceback(run):
     damaged = damage(run, "record.json", cut_in_half)
     report = genbench("report", str(run))

@@ -19,7 +19,7 @@ from genbench.losses.gan import (
 )
 from genbench.models.dcgan import build_dcgan
 from genbench.optim import build_optimizer
-from genbench.train.gan import GanStep
+from genbench.train.gan import GanStep, gan_hooks
 
 SMALL = {"latent_dim": 8, "base_channels": 8}
 
@@ -90,7 +90,7 @@ def gan_step(loss, discriminator_norm: str = "batch", optimizer: str = "adam") -
         networks=parts,
         dataset=dataset,
         loss=loss,
-        penalty=None,
+        hooks=gan_hooks(loss, penalty=None),
         generator_optimizer=build_optimizer(
             optimizer, {"lr": 1e-3}, "generator", parts.generator.parameters()
         ),

@@ -16,7 +16,7 @@ from genbench.losses.gan import (
     WassersteinClipLoss,
     WassersteinGradientPenaltyLoss,
 )
-from genbench.losses.penalties import R1Penalty
+from genbench.losses.penalties import GradientPenalty, R1Penalty, WeightClipping
 
 REAL = [1.0, -2.0]
 FAKE = [0.5, 3.0]
@@ -54,7 +54,15 @@ def test_loss_values_match_hand_computation(loss_class):
     real, fake = torch.tensor(REAL, dtype=torch.float64), torch.tensor(FAKE, dtype=torch.float64)
     expected_d, expected_g = EXPECTED[loss_class]
     assert loss.discriminator_loss(real, fake).item() == pytest.approx(expected_d, rel=1e-12)
-    assert loss.generator_loss(fake).item() == pytest.approx(expected_g, rel=1e-12)
+    assert loss.generator_loss(fake, real).item() == pytest.approx(expected_g, rel=1e-12)
+
+
+@pytest.mark.parametrize("loss_class", list(EXPECTED))
+def test_no_built_in_generator_loss_reads_the_real_logits(loss_class):
+    loss = loss_class()
+    fake = torch.tensor(FAKE, dtype=torch.float64)
+    assert not loss.generator_needs_real_logits
+    assert torch.equal(loss.generator_loss(fake, None), loss.generator_loss(fake, torch.tensor(REAL)))
 
 
 def linear_critic(weights: list[float]) -> nn.Module:
@@ -68,8 +76,29 @@ def linear_critic(weights: list[float]) -> nn.Module:
 def test_gradient_penalty_of_a_linear_critic_is_weight_times_squared_norm_gap():
     critic = linear_critic([3.0, 4.0])  # ||w|| = 5
     real, fake = torch.randn(16, 2, dtype=torch.float64), torch.randn(16, 2, dtype=torch.float64)
-    penalty = WassersteinGradientPenaltyLoss(gp_weight=10.0).discriminator_penalty(critic, real, fake)
+    penalty = GradientPenalty(weight=10.0)(critic, real, fake)
     assert penalty.item() == pytest.approx(10.0 * (5.0 - 1.0) ** 2)
+
+
+def test_gradient_penalty_is_taken_at_interpolates_of_real_and_fake():
+    class Quadratic(nn.Module):
+        def forward(self, x):
+            return (x**2).sum(dim=1)  # ||grad|| = 2 ||x||
+
+    # real at 0 and fake at 1 (one coordinate): the interpolate is 1 - mix, mix ~ U(0, 1)
+    real, fake = torch.zeros(4, 1, dtype=torch.float64), torch.ones(4, 1, dtype=torch.float64)
+    torch.manual_seed(0)
+    penalty = GradientPenalty(weight=1.0)(Quadratic(), real, fake)
+    torch.manual_seed(0)
+    mix = torch.rand(4, 1, dtype=torch.float64)
+    assert penalty.item() == pytest.approx(((2 * (1 - mix) - 1) ** 2).mean().item())
+
+
+def test_wgan_gp_is_the_wasserstein_loss_with_its_gradient_penalty_as_a_term():
+    loss = WassersteinGradientPenaltyLoss(gp_weight=3.0)
+    (term,) = loss.discriminator_terms
+    assert isinstance(term, GradientPenalty) and term.weight == 3.0
+    assert loss.after_discriminator_update == ()
 
 
 def test_r1_penalty_of_a_linear_critic_is_half_gamma_squared_norm():
@@ -102,11 +131,18 @@ def test_weight_clipping_bounds_every_critic_parameter():
     with torch.no_grad():
         for parameter in critic.parameters():
             parameter.mul_(100)
-    WassersteinClipLoss(clip=0.01).after_discriminator_step(critic)
+    WeightClipping(clip=0.01)(critic)
     assert all(parameter.abs().max() <= 0.01 for parameter in critic.parameters())
 
 
-def test_losses_without_network_hooks_add_no_penalty():
-    critic = linear_critic([1.0, 0.0])
-    x = torch.zeros(2, 2, dtype=torch.float64)
-    assert NonSaturatingLoss().discriminator_penalty(critic, x, x) is None
+def test_wgan_is_the_wasserstein_loss_with_clipping_after_each_critic_update():
+    loss = WassersteinClipLoss(clip=0.5)
+    (hook,) = loss.after_discriminator_update
+    assert isinstance(hook, WeightClipping) and hook.clip == 0.5
+    assert loss.discriminator_terms == ()
+
+
+@pytest.mark.parametrize("loss_class", [NonSaturatingLoss, MinimaxLoss, HingeLoss, LeastSquaresLoss])
+def test_losses_that_need_no_network_come_with_no_regularizers(loss_class):
+    loss = loss_class()
+    assert loss.discriminator_terms == () and loss.after_discriminator_update == ()

@@ -13,7 +13,7 @@ from genbench.report.aggregate import aggregate_metrics, outcome_rates
 from genbench.report.data import load_report_data
 from genbench.report.stability import trial_stability
 
-from .report_runs import RING8, HandTrial, write_run
+from .hand_runs import RING8, HandTrial, write_trials_run
 
 NS_MODES = [8.0, 7.0, 8.0, 6.0, 8.0]
 HINGE_MODES = [3.0, 4.0, 2.0, 5.0]
@@ -34,7 +34,7 @@ def run(tmp_path):
         HandTrial("hinge4", {"loss": "hinge"}, 4, TrialStatus.DIVERGED, diverged_step=300, mode_centres=RING8)
     )
     trials.append(HandTrial("hinge5", {"loss": "hinge"}, 5, TrialStatus.FAILED, error="RuntimeError: boom"))
-    return write_run(tmp_path / "run", trials, ["loss"])
+    return write_trials_run(tmp_path / "run", trials, ["loss"])
 
 
 def row(frame, group, metric="modes_covered"):

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from genbench.cli import app
 from genbench.report.build import HTML_FILE, REPORT_DIR
 
-from .report_runs import HandTrial, write_run
+from .hand_runs import HandTrial, write_trials_run
 
 runner = CliRunner()
 
@@ -20,7 +20,7 @@ def run(tmp_path):
         for loss in ("ns", "hinge")
         for seed in range(2)
     ]
-    return write_run(tmp_path / "run", trials, ["loss", "optimizer"], {"metric": "recall"})
+    return write_trials_run(tmp_path / "run", trials, ["loss", "optimizer"], {"metric": "recall"})
 
 
 def test_report_writes_the_document_and_prints_its_path(run):
@@ -58,7 +58,7 @@ def test_an_unknown_group_key_is_a_user_error(run):
 
 def test_a_suite_metric_the_results_lack_falls_back_to_another_with_a_note(tmp_path):
     trials = [HandTrial(f"t{seed}", {"loss": "ns"}, seed, metrics={"precision": 0.5}) for seed in range(2)]
-    run = write_run(tmp_path / "run", trials, ["loss"])  # report.metric defaults to modes_covered
+    run = write_trials_run(tmp_path / "run", trials, ["loss"])  # report.metric defaults to modes_covered
     result = runner.invoke(app, ["report", str(run)])
     assert result.exit_code == 0, result.output
     markdown = (run / REPORT_DIR / "report.md").read_text()

@@ -11,7 +11,7 @@ from genbench.records import TrialStatus
 from genbench.report import build_report
 from genbench.report.build import HTML_FILE, MARKDOWN_FILE, REPORT_DIR
 
-from .report_runs import RING8, HandTrial, write_run
+from .hand_runs import RING8, HandTrial, write_trials_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 LOSSES = ("ns", "hinge")
@@ -70,7 +70,7 @@ def partial_run(tmp_path_factory):
         TrialStatus.FAILED,
         error="RuntimeError: planted failure",
     )
-    run = write_run(
+    run = write_trials_run(
         tmp_path_factory.mktemp("report") / "run",
         trials,
         ["loss", "optimizer"],
@@ -166,7 +166,7 @@ def test_image_samples_are_shown_as_grids(tmp_path):
         for loss in LOSSES
         for seed in range(2)
     ]
-    run = write_run(tmp_path / "run", trials, ["loss"], {"metric": "precision"})
+    run = write_trials_run(tmp_path / "run", trials, ["loss"], {"metric": "precision"})
     build_report(run)
     figures = run / REPORT_DIR / "figures"
     assert (figures / "image_grids.png").read_bytes()[:8] == PNG_MAGIC
@@ -174,7 +174,7 @@ def test_image_samples_are_shown_as_grids(tmp_path):
 
 
 def test_a_run_without_any_record_still_gets_a_report(tmp_path):
-    run = write_run(tmp_path / "run", [], ["loss"], missing=("a", "b", "c"))
+    run = write_trials_run(tmp_path / "run", [], ["loss"], missing=("a", "b", "c"))
     markdown = (build_report(run).parent / MARKDOWN_FILE).read_text()
     assert "0 of 3 trials recorded" in markdown
     assert "Partial run: 3 of 3 trials have no record yet" in markdown
@@ -182,7 +182,7 @@ def test_a_run_without_any_record_still_gets_a_report(tmp_path):
 
 def test_a_single_seed_run_is_reported_without_a_rank_test(tmp_path):
     trials = [trained(loss, OPTIMIZERS[0], 0, modes=8) for loss in LOSSES]
-    run = write_run(tmp_path / "run", trials, ["loss", "optimizer", "seed"])
+    run = write_trials_run(tmp_path / "run", trials, ["loss", "optimizer", "seed"])
     report = build_report(run)
     assert report.is_file()
     markdown = (run / REPORT_DIR / MARKDOWN_FILE).read_text()

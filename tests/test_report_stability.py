@@ -13,7 +13,7 @@ from genbench.report.data import load_report_data
 from genbench.report.stability import group_stability, mode_hopping, oscillation, trial_stability
 from genbench.settings import ReportSettings
 
-from .report_runs import HandTrial, write_run
+from .hand_runs import HandTrial, write_trials_run
 
 
 def test_oscillation_is_the_mean_rolling_std_over_the_tail():
@@ -83,7 +83,7 @@ def run(tmp_path):
         "tail_fraction": 1.0,
         "rolling_window": 4,
     }
-    return write_run(tmp_path / "run", trials, ["loss"], report)
+    return write_trials_run(tmp_path / "run", trials, ["loss"], report)
 
 
 def test_best_and_final_values_and_the_drop_between_them(run):

@@ -114,6 +114,7 @@ def copy_of_tiny_run(tiny_run: tuple[Path, Path], tmp_path: Path) -> tuple[Path,
 # -- item 1: no stale reuse after a code change ------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_edited_user_module_reruns_its_trials(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))  # spawned workers inherit sys.path
     write_module(tmp_path, "user_data_edit", USER_DATASET.format(scale=1.0))
@@ -205,6 +206,7 @@ def test_all_trials_failing_exits_3_with_a_summary_even_when_quiet(tmp_path, wri
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_user_code_ending_the_process_fails_only_its_trial(tmp_path):
     write_module(tmp_path, "user_endings", ENDINGS)
     grid = 'grid:\n  dataset: ["user_endings:exits", "user_endings:interrupts", "user_endings:ring"]\n'
@@ -221,6 +223,7 @@ def test_user_code_ending_the_process_fails_only_its_trial(tmp_path):
     assert (out / "report" / "report.md").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_trial_that_kills_its_worker_is_recorded_and_the_others_go_on(tmp_path, workers):
     """One worker: the lone suspect is recorded. Two: both running trials are suspects, and each

@@ -19,7 +19,7 @@ from genbench.records import TrialStatus
 from genbench.report.build import HTML_FILE, MARKDOWN_FILE, REPORT_DIR
 
 from .generators import export_sampler
-from .report_runs import RING8, HandTrial, write_run
+from .hand_runs import RING8, HandTrial, write_trials_run
 
 runner = CliRunner()
 #: the installed command, as a user runs it
@@ -93,7 +93,7 @@ def test_an_untrained_model_gets_every_report_stage_from_its_single_evaluation(t
 
 
 def hand_run(tmp_path, trials: list[HandTrial]):
-    return write_run(tmp_path / "run", trials, ["loss"], {**SUCCESS, "metric": "modes_covered"})
+    return write_trials_run(tmp_path / "run", trials, ["loss"], {**SUCCESS, "metric": "modes_covered"})
 
 
 def test_a_run_whose_trials_all_diverged_at_step_0_is_reported(tmp_path):

@@ -12,11 +12,12 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-import genbench.suite
+import genbench.suite.checks
 from genbench.cli import app
 from genbench.errors import SuiteError
 from genbench.settings import SHOWN_CHARS
-from genbench.suite import MAX_SUITE_VALUES, load_suite
+from genbench.suite import load_suite
+from genbench.suite.loader import MAX_SUITE_VALUES
 from genbench.weights_files import weights_only_reason
 
 from .conftest import TINY_SUITE
@@ -190,10 +191,10 @@ def test_a_grid_value_that_cannot_fit_is_refused_at_its_line(write_suite):
 
 def test_the_estimate_is_compared_with_this_machines_memory(write_suite, monkeypatch):
     path = write_suite(tiny("batch_size: 32", "batch_size: 1000000000000"))
-    monkeypatch.setattr(genbench.suite, "physical_memory_bytes", lambda: 2**60)
+    monkeypatch.setattr(genbench.suite.checks, "physical_memory_bytes", lambda: 2**60)
     assert validate(path)[0] == 0
     # prdc's three 256 x 256 distance matrices alone take 768 KiB
-    monkeypatch.setattr(genbench.suite, "physical_memory_bytes", lambda: 2**19)
+    monkeypatch.setattr(genbench.suite.checks, "physical_memory_bytes", lambda: 2**19)
     refused(write_suite(TINY_SUITE, "small.yaml"), 6, "train.eval_samples", "machine's 512.0 KiB")
 
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from genbench.errors import GenbenchError, SuiteError
-from genbench.suite import flatten, label, load_suite
+from genbench.suite import load_suite
+from genbench.suite.grid import flatten, label
 
 from .conftest import TINY_SUITE
 
@@ -263,3 +264,13 @@ def test_feature_extractor_weights_are_found_relative_to_the_suite(write_suite, 
     assert spec.metrics[0].params["feature_extractor_weights_path"] == str(tmp_path / "inception.pt")
     with pytest.raises(SuiteError, match="no weights file at"):
         load_suite(write_suite(text.replace("inception.pt}", "missing.pt}")))
+
+
+def test_a_parameter_called_name_is_part_of_the_label():
+    """torchvision's dataset class is a parameter called ``name``: two classes, two labels."""
+    from genbench.spec import ComponentSpec
+
+    cifar = ComponentSpec(name="torchvision", params={"name": "CIFAR10", "root": "/data"})
+    mnist = ComponentSpec(name="torchvision", params={"name": "MNIST", "root": "/data"})
+    assert label(cifar) == "torchvision(name=CIFAR10, root=/data)"
+    assert label(cifar) != label(mnist)

@@ -131,10 +131,9 @@ def test_every_loss_trains_without_error(write_suite, tmp_path, loss):
     assert outcome.record.status is TrialStatus.FINISHED
 
 
-def test_r1_penalty_and_pacgan_packing_train(write_suite):
-    text = (
-        TINY_SUITE.replace("depth: 2}", "depth: 2, pack: 4}") + "penalty: {name: r1, params: {gamma: 1.0}}\n"
-    )
+@pytest.mark.parametrize("penalty", ["{name: r1, params: {gamma: 1.0}}", "{name: gp, params: {weight: 1.0}}"])
+def test_penalties_and_pacgan_packing_train(write_suite, penalty):
+    text = TINY_SUITE.replace("depth: 2}", "depth: 2, pack: 4}") + f"penalty: {penalty}\n"
     outcome = run_trial(load_suite(write_suite(text)).trials[0], "tiny", torch.device("cpu"))
     assert outcome.record.status is TrialStatus.FINISHED
 

@@ -1,33 +1,46 @@
 """GAN losses as functions of the discriminator's logits.
 
-Each loss gives the discriminator's and the generator's objective (both minimised). Losses that
-need the networks themselves (a gradient penalty, weight clipping) add them through the two hooks.
+Each loss gives the discriminator's and the generator's objective (both minimised). The generator's
+objective receives the real logits too, so that relativistic losses, which compare fake with real
+logits, are losses like any other; a loss that reads them says so (``generator_needs_real_logits``),
+because computing them costs the step a discriminator pass.
+
+A loss that needs the networks themselves (WGAN's weight clipping, WGAN-GP's gradient penalty) does
+not do that work here: it names the regularizers it comes with, and the training step runs them
+through the same hooks as a suite's ``penalty:`` (``genbench.train.gan.GanHooks``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genbench.losses.penalties import DiscriminatorPenalty, GradientPenalty, WeightClipping
+
 
 class GanLoss:
-    """Base: a loss needs only the two objectives; the hooks default to doing nothing."""
+    """Base: a loss needs only the two objectives; it comes with no regularizers by default."""
+
+    #: whether ``generator_loss`` reads ``real_logits``; if not, it gets None and the step skips
+    #: the discriminator's pass on real data (which would also advance spectral norm's power
+    #: iteration and so change the training of every loss that does not use it)
+    generator_needs_real_logits: ClassVar[bool] = False
+    #: extra terms of the discriminator's objective that this loss comes with
+    discriminator_terms: tuple[DiscriminatorPenalty, ...] = ()
+    #: called with the discriminator after each of its updates
+    after_discriminator_update: tuple[Callable[[nn.Module], None], ...] = ()
 
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, fake_logits: torch.Tensor, real_logits: torch.Tensor | None) -> torch.Tensor:
+        """The generator's objective; ``real_logits`` are the current discriminator's logits of
+        the last real batch it trained on, given when ``generator_needs_real_logits``."""
         raise NotImplementedError
-
-    def discriminator_penalty(
-        self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor
-    ) -> torch.Tensor | None:
-        """An extra term of the discriminator's objective that needs the network itself."""
-        return None
-
-    def after_discriminator_step(self, discriminator: nn.Module) -> None:
-        """Called after every discriminator update (weight clipping)."""
 
 
 class NonSaturatingLoss(GanLoss):
@@ -36,7 +49,7 @@ class NonSaturatingLoss(GanLoss):
     def discriminator_loss(self, real_logits, fake_logits):
         return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
-    def generator_loss(self, fake_logits):
+    def generator_loss(self, fake_logits, real_logits):
         return F.softplus(-fake_logits).mean()
 
 
@@ -44,7 +57,7 @@ class MinimaxLoss(NonSaturatingLoss):
     """G minimises log(1 - D(G(z))) = -softplus(logit): the original game, whose generator
     gradient vanishes when the discriminator wins (Goodfellow et al. 2014)."""
 
-    def generator_loss(self, fake_logits):
+    def generator_loss(self, fake_logits, real_logits):
         return -F.softplus(fake_logits).mean()
 
 
@@ -54,35 +67,24 @@ class WassersteinLoss(GanLoss):
     def discriminator_loss(self, real_logits, fake_logits):
         return fake_logits.mean() - real_logits.mean()
 
-    def generator_loss(self, fake_logits):
+    def generator_loss(self, fake_logits, real_logits):
         return -fake_logits.mean()
 
 
 class WassersteinClipLoss(WassersteinLoss):
-    """WGAN with the critic's weights clipped to [-clip, clip] to keep it roughly Lipschitz."""
+    """WGAN: the Wasserstein loss with the critic's weights clipped to [-clip, clip] after each
+    update (Arjovsky et al. 2017)."""
 
     def __init__(self, clip: float = 0.01) -> None:
-        self.clip = clip
-
-    @torch.no_grad()
-    def after_discriminator_step(self, discriminator):
-        for parameter in discriminator.parameters():
-            parameter.clamp_(-self.clip, self.clip)
+        self.after_discriminator_update = (WeightClipping(clip),)
 
 
 class WassersteinGradientPenaltyLoss(WassersteinLoss):
-    """WGAN-GP: gp_weight * E[(||grad D(x_hat)|| - 1)^2] on random interpolates of real and fake
-    samples (Gulrajani et al. 2017)."""
+    """WGAN-GP: the Wasserstein loss with the gradient penalty, weighted by ``gp_weight``
+    (Gulrajani et al. 2017)."""
 
     def __init__(self, gp_weight: float = 10.0) -> None:
-        self.gp_weight = gp_weight
-
-    def discriminator_penalty(self, discriminator, real, fake):
-        shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-        mix = torch.rand(shape, device=real.device, dtype=real.dtype)
-        interpolates = (mix * real + (1 - mix) * fake.detach()).requires_grad_(True)
-        norms = input_gradient_norms(discriminator, interpolates, create_graph=True)
-        return self.gp_weight * ((norms - 1) ** 2).mean()
+        self.discriminator_terms = (GradientPenalty(gp_weight),)
 
 
 class HingeLoss(GanLoss):
@@ -91,7 +93,7 @@ class HingeLoss(GanLoss):
     def discriminator_loss(self, real_logits, fake_logits):
         return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
 
-    def generator_loss(self, fake_logits):
+    def generator_loss(self, fake_logits, real_logits):
         return -fake_logits.mean()
 
 
@@ -101,15 +103,5 @@ class LeastSquaresLoss(GanLoss):
     def discriminator_loss(self, real_logits, fake_logits):
         return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits**2).mean()
 
-    def generator_loss(self, fake_logits):
+    def generator_loss(self, fake_logits, real_logits):
         return 0.5 * ((fake_logits - 1) ** 2).mean()
-
-
-def input_gradient_norms(
-    discriminator: nn.Module, samples: torch.Tensor, create_graph: bool = False
-) -> torch.Tensor:
-    """||grad_x D(x)|| per discriminator output (per pack under PacGAN); ``samples`` must
-    require grad."""
-    logits = discriminator(samples)
-    (gradients,) = torch.autograd.grad(logits.sum(), samples, create_graph=create_graph)
-    return gradients.reshape(logits.shape[0], -1).norm(dim=1)

@@ -21,6 +21,12 @@ class R1Params(StrictModel):
     gamma: float = Field(10.0, ge=0, description="R1 weight: gamma/2 * E||grad D(real)||^2")
 
 
+class GradientPenaltyParams(StrictModel):
+    weight: float = Field(
+        10.0, ge=0, description="weight (lambda) of E(||grad D(x_hat)|| - 1)^2 on real-fake interpolates"
+    )
+
+
 class ElboParams(StrictModel):
     warmup_steps: int = Field(
         0, ge=0, description="updates over which the KL weight rises linearly from 0 to 1 (0: none)"

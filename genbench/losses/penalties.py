@@ -1,11 +1,33 @@
-"""Discriminator regularizers usable with any loss."""
+"""Discriminator regularizers usable with any loss.
+
+A penalty is an extra term of the discriminator's objective that needs the network itself, not only
+its logits; a suite names one as ``penalty:``, and a loss may come with its own (WGAN-GP's gradient
+penalty). Weight clipping is a constraint rather than a term: it runs after each discriminator
+update. The training step takes both through its hooks (``genbench.train.gan.GanHooks``).
+"""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import torch
 from torch import nn
 
-from genbench.losses.gan import input_gradient_norms
+
+class DiscriminatorPenalty(Protocol):
+    """What a penalty computes from the discriminator and the batches it has just scored."""
+
+    def __call__(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor: ...
+
+
+def input_gradient_norms(
+    discriminator: nn.Module, samples: torch.Tensor, create_graph: bool = False
+) -> torch.Tensor:
+    """||grad_x D(x)|| per discriminator output (per pack under PacGAN); ``samples`` must
+    require grad."""
+    logits = discriminator(samples)
+    (gradients,) = torch.autograd.grad(logits.sum(), samples, create_graph=create_graph)
+    return gradients.reshape(logits.shape[0], -1).norm(dim=1)
 
 
 class R1Penalty:
@@ -19,3 +41,35 @@ class R1Penalty:
     def __call__(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         norms = input_gradient_norms(discriminator, real.detach().requires_grad_(True), create_graph=True)
         return 0.5 * self.gamma * (norms**2).mean()
+
+
+class GradientPenalty:
+    """weight * E[(||grad D(x_hat)|| - 1)^2] on random interpolates x_hat of real and fake samples
+    (Gulrajani et al. 2017, "Improved training of Wasserstein GANs"): a soft version of the
+    1-Lipschitz constraint the Wasserstein critic needs, without clipping's loss of capacity.
+
+    The interpolation weights come from the global RNG, which the trial seeds.
+    """
+
+    def __init__(self, weight: float = 10.0) -> None:
+        self.weight = weight
+
+    def __call__(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+        mix = torch.rand(shape, device=real.device, dtype=real.dtype)
+        interpolates = (mix * real + (1 - mix) * fake.detach()).requires_grad_(True)
+        norms = input_gradient_norms(discriminator, interpolates, create_graph=True)
+        return self.weight * ((norms - 1) ** 2).mean()
+
+
+class WeightClipping:
+    """Clips every discriminator parameter to [-clip, clip] after an update, the original WGAN's
+    crude way to keep the critic roughly Lipschitz (Arjovsky et al. 2017)."""
+
+    def __init__(self, clip: float = 0.01) -> None:
+        self.clip = clip
+
+    @torch.no_grad()
+    def __call__(self, discriminator: nn.Module) -> None:
+        for parameter in discriminator.parameters():
+            parameter.clamp_(-self.clip, self.clip)

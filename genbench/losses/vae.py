@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from genbench.models.parts import VaeParts
+from genbench.models.vae import reparameterise
 
 
 @dataclass
@@ -45,7 +46,7 @@ def elbo_terms(networks: VaeParts, x: torch.Tensor, generator: torch.Generator) 
     """Encode x, draw one z per example with ``generator``'s noise, and decode it."""
     mean, log_var = networks.encoder(x)
     noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
-    z = mean + (0.5 * log_var).exp() * noise
+    z = reparameterise(mean, log_var, noise)
     return ElboTerms(
         reconstruction=-networks.decoder.log_likelihood(x, z),
         kl=gaussian_kl(mean, log_var),

@@ -21,6 +21,8 @@ from typing import Any
 
 import torch
 
+from genbench.atomic import write_atomically
+
 CACHE_ENV = "GENBENCH_CACHE"
 CACHE_FORMAT = 1
 
@@ -54,8 +56,5 @@ def load_features(key: str) -> dict[str, torch.Tensor] | None:
 
 
 def save_features(key: str, features: dict[str, torch.Tensor]) -> None:
-    path = entry_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    torch.save({"key": key, "features": {name: value.cpu() for name, value in features.items()}}, partial)
-    os.replace(partial, path)
+    entry = {"key": key, "features": {name: value.cpu() for name, value in features.items()}}
+    write_atomically(entry_path(key), lambda file: torch.save(entry, file), "wb")

@@ -30,28 +30,30 @@ class ModeStatistics:
 def mode_statistics(
     samples: torch.Tensor, centres: torch.Tensor, std: float, quality_radius: float = 3.0, min_count: int = 1
 ) -> ModeStatistics:
-    """Assign each sample to its nearest centre and summarise coverage and balance.
-
-    With no high-quality sample at all, ``mode_kl`` is log K, the value of a point mass: the
-    histogram is undefined, and a generator that produces nothing near any mode is at least as
-    bad as one that collapsed onto a single mode.
-    """
+    """Assign each sample to its nearest centre and summarise coverage and balance; ``mode_kl``
+    is that of the high-quality samples' histogram (log K when there is none)."""
     samples = samples.reshape(samples.shape[0], -1).double()
     centres = centres.to(samples.device).double()
     distances, nearest = torch.cdist(samples, centres).min(dim=1)
     high_quality = distances <= quality_radius * std
     counts = torch.bincount(nearest[high_quality], minlength=centres.shape[0])
     covered = torch.nonzero(counts >= min_count).flatten().tolist()
-    num_modes = centres.shape[0]
-    total = int(counts.sum())
-    if total == 0:
-        kl = math.log(num_modes)
-    else:
-        shares = counts[counts > 0].double() / total
-        kl = math.log(num_modes) + float((shares * shares.log()).sum())
     return ModeStatistics(
-        hq_fraction=float(high_quality.double().mean()), covered_modes=covered, mode_kl=max(kl, 0.0)
+        hq_fraction=float(high_quality.double().mean()), covered_modes=covered, mode_kl=mode_kl(counts)
     )
+
+
+def mode_kl(counts: torch.Tensor) -> float:
+    """KL (nats) from the histogram ``counts`` over K modes to the uniform one: log K - H.
+
+    With no count at all it is log K, the value of a point mass: the histogram is undefined, and a
+    generator with nothing on any mode is at least as bad as one that collapsed onto one mode.
+    """
+    num_modes, total = counts.shape[0], float(counts.sum())
+    if total == 0:
+        return math.log(num_modes)
+    shares = counts[counts > 0].double() / total
+    return max(math.log(num_modes) + float((shares * shares.log()).sum()), 0.0)
 
 
 class ModeMetric:

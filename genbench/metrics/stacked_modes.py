@@ -26,7 +26,6 @@ classified once per process for each classifier and reference set.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +43,7 @@ from genbench.metrics.keys import (
     KEY_ORACLE_MODE_KL,
     KEY_ORACLE_MODES_COVERED,
 )
+from genbench.metrics.modes import mode_kl
 
 STACKED_EXTRACTOR = "stacked-digits-cnn"
 
@@ -56,11 +56,9 @@ class ModeCount:
 
 def count_modes(labels: torch.Tensor, num_modes: int, min_count: int) -> ModeCount:
     """Modes with at least ``min_count`` of the labels, and the labels' KL to uniform (nats)."""
-    counts = torch.bincount(labels.flatten().cpu(), minlength=num_modes).double()
-    shares = counts[counts > 0] / counts.sum()
-    kl = math.log(num_modes) + float((shares * shares.log()).sum())
+    counts = torch.bincount(labels.flatten().cpu(), minlength=num_modes)
     covered = torch.nonzero(counts >= min_count).flatten().tolist()
-    return ModeCount(covered_modes=covered, mode_kl=max(kl, 0.0))
+    return ModeCount(covered_modes=covered, mode_kl=mode_kl(counts))
 
 
 #: the oracle's classified modes in this process, by classifier weights and reference images

@@ -36,10 +36,10 @@ from genbench.metrics.keys import (
     KEY_IWAE_LOG_LIKELIHOOD,
 )
 from genbench.models.parts import VaeParts
+from genbench.models.vae import HALF_LOG_TWO_PI, reparameterise
 
 #: examples (times importance samples, for iwae) per forward pass
 EVAL_BATCH = 1024
-HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 
 
 @contextmanager
@@ -81,7 +81,7 @@ def log_importance_weights(
     """log p(x, z_i) - log q(z_i|x) for k draws z_i ~ q(z|x) per example, shape (k, N)."""
     mean, log_var = networks.encoder(x)
     noise = torch.randn((k, *mean.shape), generator=generator, device=mean.device, dtype=mean.dtype)
-    z = mean + (0.5 * log_var).exp() * noise
+    z = reparameterise(mean, log_var, noise)
     log_posterior = (-0.5 * noise**2 - 0.5 * log_var - HALF_LOG_TWO_PI).sum(dim=2)
     log_prior = (-0.5 * z**2 - HALF_LOG_TWO_PI).sum(dim=2)
     repeated = x.expand(k, *x.shape).reshape(k * x.shape[0], *x.shape[1:])

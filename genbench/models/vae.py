@@ -29,7 +29,14 @@ from genbench.models.parts import VaeParts
 #: a density sharper than half an 8-bit quantisation step (on the [-1, 1] scale) would reward
 #: memorising exact pixel values, such as the constant background of digits
 MIN_STD = 1 / 255
+#: log of the standard normal density's normaliser, sqrt(2 pi)
 HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
+
+
+def reparameterise(mean: torch.Tensor, log_var: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """z = mean + std * noise (Kingma & Welling 2014): a draw from q(z|x) that gradients flow
+    through; ``noise`` is standard normal, of the shape of mean or with leading sample dimensions."""
+    return mean + (0.5 * log_var).exp() * noise
 
 
 class GaussianEncoder(nn.Module):

@@ -1,13 +1,14 @@
 """Aggregation across seeds: the numbers a group's final metric is summarized by, and outcome rates.
 
 With the handful of seeds a GAN study can afford, a mean alone misleads. Each group gets the mean
-and sample standard deviation, the median, the interquartile mean (IQM: the mean of the middle
-50%, ``scipy.stats.trim_mean`` cutting 25% at each end, robust to one wild seed and more efficient
-than the median; Agarwal et al. 2021, "Deep RL at the Edge of the Statistical Precipice"), min and
-max, and a percentile bootstrap confidence interval of the mean (Efron 1979). The percentile
-method, not BCa: BCa is undefined when every seed gives the same value, which is common for
-counts such as ``modes_covered``. Every bootstrap uses a fresh generator seeded from the report
-settings, so the same results always give the same intervals, whatever order they are computed in.
+and sample standard deviation (computed as a check computes them, by ``genbench.replicates``), the
+median, the interquartile mean (IQM: the mean of the middle 50%, ``scipy.stats.trim_mean`` cutting
+25% at each end, robust to one wild seed and more efficient than the median; Agarwal et al. 2021,
+"Deep RL at the Edge of the Statistical Precipice"), min and max, and a percentile bootstrap
+confidence interval of the mean (Efron 1979). The percentile method, not BCa: BCa is undefined when
+every seed gives the same value, which is common for counts such as ``modes_covered``. Every
+bootstrap uses a fresh generator seeded from the report settings, so the same results always give
+the same intervals, whatever order they are computed in.
 
 Rates (diverged, failed, successful trials) carry Wilson score intervals (Wilson 1927), which stay
 inside [0, 1] and keep their coverage at 0 of 3 or 3 of 3, where the normal approximation fails.
@@ -23,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from genbench.records import TrialStatus
+from genbench.replicates import mean_and_std
 from genbench.report.data import GROUP, ReportData
 from genbench.settings import ReportSettings
 
@@ -53,10 +55,11 @@ def summarize_values(values: np.ndarray, settings: ReportSettings) -> dict[str, 
     if len(values) == 0:
         return {"n": 0, **{name: math.nan for name in STATISTICS[1:]}}
     low, high = bootstrap_interval(values, settings)
+    mean, std = mean_and_std(values)
     return {
         "n": len(values),
-        "mean": float(values.mean()),
-        "std": float(values.std(ddof=1)) if len(values) >= 2 else math.nan,
+        "mean": mean,
+        "std": math.nan if std is None else std,
         "median": float(np.median(values)),
         "iqm": float(stats.trim_mean(values, IQM_CUT)),
         "min": float(values.min()),

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from genbench.atomic import write_atomically, write_text_atomically
 from genbench.report.aggregate import aggregate_metrics, outcome_rates
-from genbench.report.compare import compare_with_reference
 from genbench.report.data import ReportData, load_report_data
 from genbench.report.document import to_html, to_markdown
 from genbench.report.figures import write_figures
+from genbench.report.pairwise import compare_with_reference
 from genbench.report.sections import Results, display_tables, report_blocks
 from genbench.report.stability import group_stability, trial_stability
-from genbench.store import write_atomically, write_text_atomically
 
 REPORT_DIR = "report"
 MARKDOWN_FILE = "report.md"
@@ -48,7 +48,7 @@ def build_report(run_dir: Path | str, group_by: list[str] | None = None, metric:
     results = compute(data, directory)
     write_tables(data, results, directory / "tables")
     blocks = report_blocks(data, results)
-    title = f"genbench report: {data.run_info.get('suite', data.run_dir.name)}"
+    title = f"genbench report: {data.run_info.suite}"
     write_text_atomically(directory / MARKDOWN_FILE, to_markdown(blocks, directory))
     write_text_atomically(directory / HTML_FILE, to_html(blocks, title, directory))
     return directory / HTML_FILE

@@ -3,28 +3,25 @@
 Everything comes from the store (``run.json`` and the trial records), so a report can be rebuilt
 without a GPU. The group of a trial is its labels on the group keys: the suite's grid keys other
 than ``seed`` unless ``--group-by`` or the suite's ``report.group_by`` names others (any column of
-the results table, e.g. ``optimizer.name`` to pool learning rates). Torch-free.
+the results table, e.g. ``optimizer.name`` to pool learning rates), named as
+``genbench.replicates.group_label`` names a group. Torch-free.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from genbench.errors import GenbenchError
 from genbench.metrics.keys import HIGHER_IS_BETTER, KEY_MODES_COVERED
-from genbench.records import TrialRecord
+from genbench.records import RunInfo, TrialRecord
+from genbench.replicates import SEED_KEY, configuration_keys, group_label
 from genbench.settings import ReportSettings, SuccessCriterion
 from genbench.store import DamagedFile, RunStore, results_row
 
-SEED_KEY = "seed"
 GROUP = "group"
-#: the label of the only group of a suite whose grid varies nothing but the seed
-WHOLE_SUITE_GROUP = "(all)"
-GROUP_SEPARATOR = " / "
 
 
 @dataclass(frozen=True)
@@ -44,7 +41,7 @@ class Success:
 @dataclass(frozen=True)
 class ReportData:
     run_dir: Path
-    run_info: dict[str, Any]
+    run_info: RunInfo
     settings: ReportSettings
     #: headline metric of figures and comparisons, and its better direction
     metric: str
@@ -82,11 +79,11 @@ def load_report_data(
     """
     store = RunStore(run_dir)
     run_info = store.run_info()
-    settings = ReportSettings.model_validate(run_info.get("settings", {}).get("report", {}))
+    settings = run_info.settings.report
     loaded = store.load_records()
     records = loaded.records
-    trials = trials_frame(records, run_info.get("grid_keys", []))
-    grid_keys = [key for key in run_info.get("grid_keys", []) if key != SEED_KEY]
+    trials = trials_frame(records, run_info.grid_keys)
+    grid_keys = configuration_keys(run_info.grid_keys)
     group_keys = list(group_by or settings.group_by or grid_keys)
     check_group_keys(group_keys, grid_keys, records)
     trials = with_groups(trials, group_keys)
@@ -106,7 +103,7 @@ def load_report_data(
         records={record.id: record for record in records},
         metrics=metrics,
         missing=[
-            tid for tid in run_info.get("trial_ids", []) if tid not in recorded and tid not in loaded.damaged
+            tid for tid in run_info.trial_ids if tid not in recorded and tid not in loaded.damaged
         ],
         damaged=loaded.damaged,
         success=resolve_success(settings.success, store, records),
@@ -164,10 +161,7 @@ def with_groups(trials: pd.DataFrame, group_keys: list[str]) -> pd.DataFrame:
     trials = trials.copy()
     for key in group_keys:
         trials[key] = trials[key].astype(object).where(trials[key].notna(), "-").astype(str)
-    if group_keys:
-        trials[GROUP] = trials[group_keys].agg(GROUP_SEPARATOR.join, axis=1)
-    else:
-        trials[GROUP] = WHOLE_SUITE_GROUP
+    trials[GROUP] = [group_label(labels) for labels in trials[group_keys].to_numpy().tolist()]
     return trials
 
 

@@ -11,7 +11,8 @@ from matplotlib.figure import Figure
 
 from genbench.errors import GenbenchError
 from genbench.records import TrialStatus
-from genbench.report.data import GROUP, GROUP_SEPARATOR, SEED_KEY, ReportData
+from genbench.replicates import GROUP_SEPARATOR, SEED_KEY
+from genbench.report.data import GROUP, ReportData
 from genbench.report.glossary import direction, metric_label
 from genbench.report.layout import Drawing, Layout, ordered
 
@@ -70,10 +71,10 @@ def heatmap_axes(data: ReportData) -> tuple[str, str] | None:
         if unknown and len(data.trials):
             raise GenbenchError(
                 f"report.heatmap names {', '.join(unknown)}, which the results do not have; "
-                f"use two of the grid keys: {', '.join(data.run_info.get('grid_keys', []))}"
+                f"use two of the grid keys: {', '.join(data.run_info.grid_keys)}"
             )
         return axes
-    keys = [key for key in data.run_info.get("grid_keys", []) if key != SEED_KEY]
+    keys = [key for key in data.run_info.grid_keys if key != SEED_KEY]
     return (keys[0], keys[1]) if len(keys) >= 2 else None
 
 
@@ -85,7 +86,7 @@ def heatmap(data: ReportData) -> Drawing | None:
         return None
     rows_key, columns_key = axes_keys
     others = [
-        key for key in data.run_info.get("grid_keys", []) if key not in (SEED_KEY, rows_key, columns_key)
+        key for key in data.run_info.grid_keys if key not in (SEED_KEY, rows_key, columns_key)
     ]
     trials = data.trials.assign(
         _panel=data.trials[others].astype(str).agg(GROUP_SEPARATOR.join, axis=1) if others else ""

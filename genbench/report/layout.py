@@ -16,7 +16,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from genbench.report.data import GROUP_SEPARATOR
+from genbench.replicates import GROUP_SEPARATOR
 
 #: panel size (inches) and the width kept for a legend on the right
 PANEL_WIDTH = 2.5

@@ -18,7 +18,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from genbench.records import TrialStatus
-from genbench.report.data import GROUP, SEED_KEY, ReportData
+from genbench.replicates import SEED_KEY
+from genbench.report.data import GROUP, ReportData
 from genbench.report.layout import Drawing
 
 PANEL_SIZE = 2.8

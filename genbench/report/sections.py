@@ -14,7 +14,6 @@ import pandas as pd
 from genbench.metrics.keys import HIGHER_IS_BETTER
 from genbench.records import TrialStatus
 from genbench.report import glossary, tables
-from genbench.report.compare import MIN_SEEDS_FOR_POWER, REFERENCE, smallest_p_value, underpowered_sizes
 from genbench.report.data import ReportData
 from genbench.report.document import (
     Block,
@@ -27,6 +26,7 @@ from genbench.report.document import (
     Table,
 )
 from genbench.report.figures import FigureFile
+from genbench.report.pairwise import MIN_SEEDS_FOR_POWER, REFERENCE, smallest_p_value, underpowered_sizes
 from genbench.report.stability import GRAD_NORM_SIGNALS
 
 #: missing trial ids listed before the list is cut short
@@ -61,9 +61,9 @@ def display_tables(data: ReportData, results: Results) -> dict[str, pd.DataFrame
 
 
 def report_blocks(data: ReportData, results: Results) -> list[Block]:
-    blocks: list[Block] = [Heading(f"genbench report: {data.run_info.get('suite', data.run_dir.name)}", 1)]
-    if data.run_info.get("description"):
-        blocks.append(Paragraph(data.run_info["description"].strip()))
+    blocks: list[Block] = [Heading(f"genbench report: {data.run_info.suite}", 1)]
+    if data.run_info.description:
+        blocks.append(Paragraph(data.run_info.description.strip()))
     blocks += [Paragraph(provenance(data)), Contents()]
     blocks += summary(data)
     if not data.trials.empty:
@@ -83,16 +83,12 @@ def report_blocks(data: ReportData, results: Results) -> list[Block]:
 
 def provenance(data: ReportData) -> str:
     info = data.run_info
-    parts = [f"Run folder `{data.run_dir}`"]
-    if info.get("suite_hash"):
-        parts.append(f"suite hash `{info['suite_hash']}`")
-    if info.get("created_at"):
-        parts.append(f"started {info['created_at']}")
+    parts = [f"Run folder `{data.run_dir}`", f"suite hash `{info.suite_hash}`", f"started {info.created_at}"]
     return ", ".join(parts) + ". Built from the stored results by `genbench report`."
 
 
 def summary(data: ReportData) -> list[Block]:
-    expected = len(data.run_info.get("trial_ids", [])) or len(data.trials)
+    expected = len(data.run_info.trial_ids) or len(data.trials)
     counts = data.trials["status"].value_counts()
     statuses = ", ".join(f"{int(counts.get(s.value, 0))} {s.value}" for s in TrialStatus)
     if data.group_keys:
@@ -280,14 +276,11 @@ def settings(data: ReportData) -> list[Block]:
 def environment(data: ReportData) -> list[Block]:
     """Versions and devices the trials ran with; differing values across trials are all listed."""
     values: dict[str, list[str]] = {}
-    for key, value in data.run_info.get("environment", {}).items():
-        values.setdefault(key, []).append(str(value))
+    for key, value in data.run_info.environment.items():
+        values.setdefault(key, []).append(value)
     for record in data.records.values():
         for key, value in record.environment.items():
             values.setdefault(key, []).append(value)
-    for key, info_key in (("device", "device"), ("genbench", "genbench_version")):
-        if info_key in data.run_info and key not in values:
-            values[key] = [str(data.run_info[info_key])]
     if not values:
         return []
     rows = [{"": key, "value": ", ".join(dict.fromkeys(found))} for key, found in values.items()]

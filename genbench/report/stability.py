@@ -25,8 +25,9 @@ from genbench.metrics.keys import (
     KEY_TRAIN_SECONDS,
 )
 from genbench.records import ModeSet, TrialRecord, TrialStatus
+from genbench.replicates import SEED_KEY
 from genbench.report.aggregate import SUCCESS
-from genbench.report.data import GROUP, SEED_KEY, ReportData
+from genbench.report.data import GROUP, ReportData
 from genbench.settings import ReportSettings
 
 FINAL = "final"

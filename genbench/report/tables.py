@@ -13,8 +13,9 @@ from typing import Any
 import pandas as pd
 
 from genbench.records import TrialStatus
+from genbench.replicates import SEED_KEY
 from genbench.report import stability as st
-from genbench.report.data import GROUP, SEED_KEY
+from genbench.report.data import GROUP
 
 MISSING = "–"
 

@@ -13,22 +13,23 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.console import Console
 
 import genbench
+from genbench.clock import utc_now, utc_stamp
 from genbench.code_identity import CodeIdentity, code_identities, genbench_source_hash
 from genbench.errors import GenbenchError
 from genbench.limits import DEFAULT_MAX_TRIALS
-from genbench.records import DONE_STATUSES, TrialRecord, TrialStatus
+from genbench.records import DONE_STATUSES, RunInfo, RunSettings, TrialRecord, TrialStatus
 from genbench.runner.batch import TrialBatch
 from genbench.runner.executors import Executor, InlineExecutor, ProcessPoolRunner
 from genbench.runner.interrupts import interrupt_flag
 from genbench.runner.progress import SuiteProgress, trial_label
+from genbench.spec import Trial
 from genbench.store import TRIALS_DIR, DamagedFile, RunStore
-from genbench.suite import Suite, Trial, load_suite
+from genbench.suite import Suite, load_suite
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -62,25 +63,26 @@ def choose_executor(device: str, trials: int, workers: int | None, in_process: b
     return ProcessPoolRunner(max(1, min(workers, trials)))
 
 
-def run_info(suite: Suite, device: str, stale_reused: list[str]) -> dict:
-    return {
-        "suite": suite.name,
-        "description": suite.description,
-        "suite_hash": suite.content_hash,
-        "suite_path": str(suite.path),
-        "grid_keys": list(suite.grid_keys),
-        "trial_ids": [trial.id for trial in suite.trials],
-        "settings": {
-            "report": suite.report.model_dump(mode="json"),
-            "check": suite.check.model_dump(mode="json"),
-        },
-        "device": device,
-        "genbench_version": genbench.__version__,
-        "genbench_source": genbench_source_hash(),
-        #: trials whose records were computed by other code and kept by --reuse-stale
-        "stale_reused": stale_reused,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+def run_info(suite: Suite, device: str, stale_reused: list[str]) -> RunInfo:
+    import torch
+
+    from genbench.train.trial import environment
+
+    return RunInfo(
+        suite=suite.name,
+        description=suite.description,
+        suite_hash=suite.content_hash,
+        suite_path=str(suite.path),
+        grid_keys=list(suite.grid_keys),
+        trial_ids=[trial.id for trial in suite.trials],
+        settings=RunSettings(report=suite.report, check=suite.check),
+        device=device,
+        genbench_version=genbench.__version__,
+        genbench_source=genbench_source_hash(),
+        stale_reused=stale_reused,
+        environment=environment(torch.device(device)),
+        created_at=utc_now(),
+    )
 
 
 @dataclass(frozen=True)
@@ -159,8 +161,7 @@ def open_run_folder(run_dir: Path, suite: Suite, force: bool, console: Console) 
     try:
         info = store.run_info()
     except DamagedFile as damaged:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        aside = damaged.path.rename(damaged.path.with_name(f"{damaged.path.name}.damaged-{stamp}"))
+        aside = damaged.path.rename(damaged.path.with_name(f"{damaged.path.name}.damaged-{utc_stamp()}"))
         notice(
             console, f"{damaged.path} is damaged ({damaged.problem}): set aside as {aside}; writing it anew"
         )
@@ -169,9 +170,9 @@ def open_run_folder(run_dir: Path, suite: Suite, force: bool, console: Console) 
         info = None
     if force:
         return store
-    if info is not None and info.get("suite") != suite.name:
+    if info is not None and info.suite != suite.name:
         raise GenbenchError(
-            f"{run_dir} holds a run of suite '{info.get('suite')}', not '{suite.name}'; choose another "
+            f"{run_dir} holds a run of suite '{info.suite}', not '{suite.name}'; choose another "
             "--out, or pass --force to run into it anyway (its run.json, results.csv and report are replaced)"
         )
     if info is None and not (run_dir / TRIALS_DIR).is_dir() and any(run_dir.iterdir()):

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from genbench.clock import utc_now
 from genbench.code_identity import CodeIdentity
 from genbench.records import TrialRecord, TrialStatus
 from genbench.runner.interrupts import interrupted_by_signal
+from genbench.spec import Trial
 from genbench.store import RunStore
-from genbench.suite import Trial
 
 #: (trial id, steps done, steps in all); every trial reports (id, 0, steps) when it starts
 TrialProgress = Callable[[str, int, int], None]
@@ -42,13 +43,13 @@ def run_batch(
     """Run every trial of ``batch``, write its record, and return the statuses in order."""
     import torch
 
-    from genbench.train.trial import now, run_trial
+    from genbench.train.trial import run_trial
 
     store = RunStore(batch.run_dir)
     device = torch.device(batch.device)
     statuses = []
     for trial, code in zip(batch.trials, batch.codes, strict=True):
-        started_at = now()
+        started_at = utc_now()
         if progress is not None:
             progress(trial.id, 0, trial.spec.train.steps)
         trial_progress = (lambda done, total, tid=trial.id: progress(tid, done, total)) if progress else None
@@ -58,7 +59,7 @@ def run_batch(
             # isolation: one broken trial must not stop the suite, whatever it raised
             if isinstance(error, KeyboardInterrupt) and interrupted_by_signal():
                 raise
-            record = failed_record(trial, code, batch.suite_name, describe_error(error), started_at, now())
+            record = failed_record(trial, code, batch.suite_name, describe_error(error), started_at)
             store.write_trial(record)
         else:
             record = outcome.record.model_copy(update={"code": code})
@@ -85,8 +86,9 @@ def describe_error(error: BaseException) -> str:
 
 
 def failed_record(
-    trial: Trial, code: CodeIdentity, suite_name: str, error: str, started_at: str, finished_at: str
+    trial: Trial, code: CodeIdentity, suite_name: str, error: str, started_at: str
 ) -> TrialRecord:
+    """The record of a trial that failed now."""
     return TrialRecord(
         id=trial.id,
         suite=suite_name,
@@ -97,5 +99,5 @@ def failed_record(
         error=error,
         code=code,
         started_at=started_at,
-        finished_at=finished_at,
+        finished_at=utc_now(),
     )

@@ -22,16 +22,16 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from multiprocessing.context import SpawnContext
 from typing import Protocol
 
+from genbench.clock import utc_now
 from genbench.code_identity import CodeIdentity
 from genbench.records import TrialStatus
 from genbench.runner.batch import TrialBatch, TrialDone, TrialProgress, failed_record, run_batch
 from genbench.runner.interrupts import install_interrupt_flag
+from genbench.spec import Trial
 from genbench.store import RunStore
-from genbench.suite import Trial
 
 POLL_SECONDS = 0.2
 
@@ -208,11 +208,10 @@ def describe_exit(exit_code: int | None) -> str:
 def record_worker_death(
     batch: TrialBatch, trial: Trial, code: CodeIdentity, cause: str, tracker: _Tracker
 ) -> None:
-    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
     message = (
         f"WorkerDied: {cause} (killed by the system, most likely out of memory: make the batches or "
         "sample counts smaller; or the trial's code ended the process)"
     )
-    RunStore(batch.run_dir).write_trial(failed_record(trial, code, batch.suite_name, message, when, when))
+    RunStore(batch.run_dir).write_trial(failed_record(trial, code, batch.suite_name, message, utc_now()))
     tracker.finished.add(trial.id)
     tracker.trial_done(trial.id, TrialStatus.FAILED)

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from genbench.records import TrialStatus
-from genbench.suite import Trial
+from genbench.spec import Trial
 
 
 class SuiteProgress:

@@ -12,7 +12,7 @@ from genbench.losses.vae import VaeObjective
 from genbench.metrics.base import Metric
 from genbench.models.parts import GanParts, VaeParts
 from genbench.registry import Registry, import_object, is_user_reference
-from genbench.suite import ComponentSpec, TrialSpec
+from genbench.spec import ComponentSpec, TrialSpec
 
 
 def build_component(spec: ComponentSpec, registry: Registry, *args: Any) -> Any:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from genbench.errors import GenbenchError
-from genbench.losses.gan import input_gradient_norms
+from genbench.losses.penalties import input_gradient_norms
 from genbench.metrics.base import Metric
 from genbench.metrics.keys import KEY_D_INPUT_GRAD_NORM_FAKE, KEY_D_INPUT_GRAD_NORM_REAL
 from genbench.models.parts import GanParts

@@ -14,13 +14,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 import torch
 
 import genbench
+from genbench.clock import utc_now
 from genbench.errors import GenbenchError
 from genbench.metrics.keys import (
     KEY_EVAL_SECONDS,
@@ -32,7 +32,7 @@ from genbench.models.checkpoint import checkpoint_bytes, networks_of
 from genbench.models.parts import GanParts, VaeParts
 from genbench.records import CurvePoint, ModeSet, TrialRecord, TrialStatus
 from genbench.registry import import_object
-from genbench.suite import Trial
+from genbench.spec import Trial
 from genbench.train.build import TrialParts, build_trial_parts
 from genbench.train.evaluation import Evaluation, evaluate, evaluation_steps
 from genbench.train.loop import Divergence
@@ -72,16 +72,12 @@ def peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def run_trial(
     trial: Trial, suite_name: str, device: torch.device, progress: ProgressCallback | None = None
 ) -> TrialOutcome:
     """Train and evaluate ``trial``; raises on a failure (the runner records it), returns a
     record with status ``diverged`` when the losses or samples stop being finite."""
-    started_at = now()
+    started_at = utc_now()
     spec = trial.spec
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -159,7 +155,7 @@ def run_trial(
         environment=environment(device),
         covered_modes=mode_sets,
         started_at=started_at,
-        finished_at=now(),
+        finished_at=utc_now(),
     )
     centres = getattr(parts.dataset, "mode_centres", None)
     return TrialOutcome(

@@ -19,7 +19,7 @@ from genbench.losses.vae import VaeObjective, elbo_terms
 from genbench.metrics.keys import KEY_BETA, KEY_KL, KEY_RECONSTRUCTION, KEY_VAE_GRAD_NORM, KEY_VAE_LOSS
 from genbench.models.parts import VaeParts
 from genbench.optim import build_optimizer
-from genbench.suite import TrialSpec
+from genbench.spec import TrialSpec
 from genbench.train.build import TrialParts
 from genbench.train.loop import Divergence, train_steps
 from genbench.train.streams import DATA_STREAM, LATENT_STREAM, seeded

@@ -9,28 +9,18 @@ import pytest
 from scipy import stats
 
 from genbench.errors import GenbenchError
-from genbench.report.compare import (
+from genbench.report.data import load_report_data
+from genbench.report.pairwise import (
     BETTER,
     NO_DIFFERENCE,
     REFERENCE,
     compare_with_reference,
-    holm,
     probability_of_improvement,
     smallest_p_value,
     underpowered_sizes,
 )
-from genbench.report.data import load_report_data
 
-from .report_runs import HandTrial, write_run
-
-
-def test_holm_multiplies_the_kth_smallest_p_by_m_minus_k_and_keeps_them_monotone():
-    # sorted: 0.005 x 4 = 0.02, 0.01 x 3 = 0.03, 0.03 x 2 = 0.06, 0.04 x 1 = 0.04 -> raised to 0.06
-    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
-
-
-def test_holm_caps_adjusted_p_values_at_one():
-    assert holm([0.6, 0.7]) == [1.0, 1.0]
+from .hand_runs import HandTrial, write_trials_run
 
 
 def test_probability_of_improvement_is_u_over_the_number_of_pairs():
@@ -45,7 +35,7 @@ def groups_run(tmp_path, values: dict[str, list[float]], metric="modes_covered",
         for loss, seeds in values.items()
         for seed, v in enumerate(seeds)
     ]
-    return write_run(tmp_path / "run", trials, ["loss"], {"metric": metric, **(report or {})})
+    return write_trials_run(tmp_path / "run", trials, ["loss"], {"metric": metric, **(report or {})})
 
 
 def test_a_clearly_better_group_is_significant_after_holm_and_an_equal_one_is_not(tmp_path):
@@ -118,7 +108,7 @@ def two_dataset_run(tmp_path, report=None):
         for loss in ("ns", "hinge", "lsgan")
         for seed in range(3)
     ]
-    return write_run(tmp_path / "run", trials, ["dataset", "loss"], report)
+    return write_trials_run(tmp_path / "run", trials, ["dataset", "loss"], report)
 
 
 def test_groups_are_compared_only_with_a_reference_under_the_same_protocol(tmp_path):

@@ -1,19 +1,20 @@
 """Baseline files: what a run measured, cell by cell, frozen for later runs to be checked against.
 
-A *cell* is one point of a suite's grid with the seed left out (``loss=hinge|optimizer=adam(...)``);
-its seeds are the replicates that tell signal from noise. For each cell the baseline keeps every
-seed's raw values of the checked metrics (as MLPerf's reference convergence points keep raw runs,
-so any later rule can be applied to them), their summary, and the protocol each value was computed
-under; for each metric, the direction in which it is better and the tolerance the check allows.
+A *cell* is one point of a suite's grid with the seed left out (``loss=hinge|optimizer=adam(...)``,
+named by ``genbench.replicates.cell_key``); its seeds are the replicates that tell signal from
+noise. For each cell the baseline keeps every seed's raw values of the checked metrics (as MLPerf's
+reference convergence points keep raw runs, so any later rule can be applied to them), their summary
+(``genbench.replicates.Summary``), and the protocol each value was computed under; for each metric,
+the direction in which it is better and the tolerance the check allows.
 
 Besides the chosen metrics every cell carries ``finished``: 1 for a seed whose trial finished, 0
 for one that diverged or failed. Diverged and failed trials have no final metric values, so their
 seeds are missing from the metrics and counted by ``finished`` instead.
 
-A baseline pins the *protocol* of every cell (``genbench.protocol``: the trial spec without seed,
-subject and file locations) and its seeds, not the identity of what was measured: each seed records
-its subject (the sha256 of pretrained weights) so a check can say what it compared, but new weights
-are checked against the baseline, not refused.
+A baseline pins the *protocol* of every cell (``genbench.check.protocol``: the trial spec without
+seed, subject and file locations) and its seeds, not the identity of what was measured: each seed
+records its subject (the sha256 of pretrained weights) so a check can say what it compared, but new
+weights are checked against the baseline, not refused.
 
 Every number in the file must be finite and in range (alpha in (0, 1), tolerances >= 0, values and
 summaries finite and consistent): a NaN compares false with everything, so one NaN alpha or
@@ -28,26 +29,25 @@ from __future__ import annotations
 
 import json
 import math
-import statistics
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, FiniteFloat, ValidationError, field_validator, model_validator
 
+from genbench.atomic import write_json_atomically
+from genbench.check.protocol import spec_protocol, weights_sha256
+from genbench.clock import utc_now
 from genbench.errors import GenbenchError
 from genbench.metrics.keys import HIGHER_IS_BETTER
-from genbench.protocol import SEED_KEY, spec_protocol, weights_sha256
 from genbench.records import TrialRecord, TrialStatus
-from genbench.settings import CheckSettings, StrictModel, Tolerance
-from genbench.store import RunStore, write_json_atomically
+from genbench.replicates import SEED_KEY, Summary, cell_key, protocol_key
+from genbench.settings import StrictModel, Tolerance
+from genbench.store import RunStore
 
 #: 2: cells pin their protocol and seeds record their subject, instead of one hash of the suite
 FORMAT_VERSION = 2
 #: the per-seed 0/1 outcome "this trial finished" (neither diverged nor failed); higher is better
 KEY_FINISHED = "finished"
-#: the cell key of a suite whose grid varies nothing but the seed
-WHOLE_SUITE_CELL = "(all)"
 BASELINES_DIR = Path("baselines")
 
 
@@ -57,22 +57,6 @@ def higher_is_better(metric: str) -> bool:
     if metric not in HIGHER_IS_BETTER:
         raise GenbenchError(f"metric '{metric}' has no declared better direction and cannot be checked")
     return HIGHER_IS_BETTER[metric]
-
-
-class Summary(StrictModel):
-    """n, mean and sample standard deviation (ddof=1) of one cell's values of one metric."""
-
-    n: int = Field(ge=0)
-    mean: FiniteFloat | None
-    std: Annotated[FiniteFloat, Field(ge=0)] | None
-
-    @classmethod
-    def of(cls, values: list[float]) -> Summary:
-        return cls(
-            n=len(values),
-            mean=statistics.fmean(values) if values else None,
-            std=statistics.stdev(values) if len(values) >= 2 else None,
-        )
 
 
 class MetricSummary(Summary):
@@ -168,36 +152,26 @@ def same_summary(stored: Summary, derived: Summary) -> bool:
     return stored.n == derived.n and close(stored.mean, derived.mean) and close(stored.std, derived.std)
 
 
-def cell_key(grid: dict[str, str], grid_keys: list[str]) -> str:
-    """``key=label`` for every grid key except the seed, in the suite's order, joined by ``|``."""
-    parts = [f"{key}={grid[key]}" for key in grid_keys if key != SEED_KEY]
-    return "|".join(parts) or WHOLE_SUITE_CELL
-
-
 def summarize_run(run_dir: Path | str, metrics: list[str] | None = None) -> Baseline:
     """Group a finished run's trials into cells and summarize ``metrics`` (default: the suite's
     ``check.metrics``, else every final metric with a declared direction) plus ``finished``."""
     store = RunStore(run_dir)
     info = store.run_info()
     records = store.records()
-    missing = set(info.get("trial_ids", [])) - {record.id for record in records}
+    missing = set(info.trial_ids) - {record.id for record in records}
     if missing:
         raise GenbenchError(
-            f"{run_dir}: {len(missing)} of {len(info['trial_ids'])} trials have no record; "
+            f"{run_dir}: {len(missing)} of {len(info.trial_ids)} trials have no record; "
             "finish the run first (genbench run resumes where it stopped)"
         )
     if not records:
         raise GenbenchError(f"{run_dir}: the run has no trial records")
-    stale = info.get("stale_reused") or []
-    if stale:
+    if info.stale_reused:
         raise GenbenchError(
-            f"{run_dir}: {len(stale)} trials were kept from other code (run with --reuse-stale), so the "
-            "run mixes results of two codes; run the suite again without --reuse-stale"
+            f"{run_dir}: {len(info.stale_reused)} trials were kept from other code (run with "
+            "--reuse-stale), so the run mixes results of two codes; run the suite again without it"
         )
-    try:
-        settings = CheckSettings.model_validate(info.get("settings", {}).get("check", {}))
-    except ValidationError as error:
-        raise GenbenchError(f"{run_dir}: run.json has invalid check settings ({problems(error)})") from None
+    settings = info.settings.check
     chosen = [m for m in (metrics or settings.metrics or default_metrics(records)) if m != KEY_FINISHED]
     rules = {
         metric: {
@@ -206,7 +180,7 @@ def summarize_run(run_dir: Path | str, metrics: list[str] | None = None) -> Base
         }
         for metric in [KEY_FINISHED, *chosen]
     }
-    grid_keys = list(info.get("grid_keys", []))
+    grid_keys = info.grid_keys
     grouped: dict[str, list[TrialRecord]] = {}
     for record in records:
         grouped.setdefault(cell_key(record.grid, grid_keys), []).append(record)
@@ -214,8 +188,8 @@ def summarize_run(run_dir: Path | str, metrics: list[str] | None = None) -> Base
     cells = {key: summarize_cell(key, members, chosen) for key, members in grouped.items()}
     try:
         return Baseline(
-            suite=info["suite"],
-            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            suite=info.suite,
+            created_at=utc_now(),
             environment=first.environment,
             alpha=settings.alpha,
             grid_keys=grid_keys,
@@ -248,7 +222,7 @@ def summarize_cell(key: str, records: list[TrialRecord], metrics: list[str]) -> 
 
 def shared_protocol(key: str, records: list[TrialRecord]) -> dict[str, Any]:
     """The protocol of the cell's seeds, which differ in nothing else (else their grid labels would)."""
-    protocols = {json.dumps(spec_protocol(record.spec), sort_keys=True) for record in records}
+    protocols = {protocol_key(spec_protocol(record.spec)) for record in records}
     if len(protocols) > 1:
         raise GenbenchError(
             f"cell '{key}': its trials differ in more than their seed and subject, though their grid "
@@ -288,7 +262,7 @@ def seed_result(record: TrialRecord, metrics: list[str]) -> SeedResult:
 def metric_protocol(key: str, records: list[TrialRecord], metric: str) -> dict[str, Any]:
     """The one protocol under which all finished seeds of the cell computed ``metric``."""
     protocols = {
-        json.dumps(record.protocols.get(metric, {}), sort_keys=True): record.protocols.get(metric, {})
+        protocol_key(record.protocols.get(metric, {})): record.protocols.get(metric, {})
         for record in records
         if record.status == TrialStatus.FINISHED
     }

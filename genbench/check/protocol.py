@@ -22,9 +22,9 @@ import json
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
-from genbench.suite import PRETRAINED_MODEL
+from genbench.replicates import SEED_KEY
+from genbench.spec import PRETRAINED_MODEL
 
-SEED_KEY = "seed"
 #: the parameters of a ``pretrained`` model that identify the weights being checked
 SUBJECT_PARAMS = ("path", "sha256")
 #: stands for a file's location in a protocol

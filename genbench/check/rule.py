@@ -28,7 +28,7 @@ from enum import Enum
 import numpy as np
 from scipy import stats
 
-from genbench.baseline import Summary
+from genbench.replicates import Summary
 from genbench.settings import Tolerance
 from genbench.stats import holm
 

@@ -1,12 +1,12 @@
 """`genbench check` and `genbench compare`: a run against a baseline, or two runs, cell by cell.
 
 This module decides whether two sides can be compared at all and gathers the rows; the verdicts come
-from ``genbench.comparison``. Unusable input (cells or metrics missing, a metric computed under
+from ``genbench.check.rule``. Unusable input (cells or metrics missing, a metric computed under
 another protocol, a changed protocol without ``allow_suite_change``, a corrupted baseline, an alpha
 or tolerance that is not a finite number in range) raises a ``GenbenchError``, which the CLI turns
 into exit code 2, so that a check never passes by comparing things that are not alike.
 
-The protocol, not the subject, must match (``genbench.protocol``): new pretrained weights are
+The protocol, not the subject, must match (``genbench.check.protocol``): new pretrained weights are
 checked against the baseline's, and the result says which weights each side measured. Torch-free.
 """
 
@@ -16,11 +16,11 @@ import math
 from collections.abc import Iterable
 from pathlib import Path
 
-from genbench.baseline import Baseline, MetricRule, load_baseline, summarize_run, tolerance_problem
-from genbench.check_result import CheckResult, Subject
-from genbench.comparison import RowInput, compare_rows
+from genbench.check.baseline import Baseline, MetricRule, load_baseline, summarize_run, tolerance_problem
+from genbench.check.protocol import echo_value, protocol_changes
+from genbench.check.result import CheckResult, Subject
+from genbench.check.rule import RowInput, compare_rows
 from genbench.errors import GenbenchError
-from genbench.protocol import echo_value, protocol_changes
 from genbench.settings import Tolerance
 
 #: environment entries worth a note when they differ: they can shift the numbers

@@ -21,7 +21,6 @@ protocol. Torch-free.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 
@@ -30,8 +29,9 @@ import pandas as pd
 from scipy import stats
 
 from genbench.errors import GenbenchError
+from genbench.replicates import GROUP_SEPARATOR, protocol_key
 from genbench.report.aggregate import finished_values
-from genbench.report.data import GROUP, GROUP_SEPARATOR, ReportData
+from genbench.report.data import GROUP, ReportData
 from genbench.settings import ReportSettings
 from genbench.stats import holm
 
@@ -85,12 +85,12 @@ def smallest_p_value(n_x: int, n_y: int) -> float:
     return min(1.0, 2 / math.comb(n_x + n_y, n_x))
 
 
-def protocol_key(data: ReportData, trial_ids: Sequence[str]) -> str:
-    """The metric's protocol in the group's first finished record (identical across its seeds)."""
+def stratum(data: ReportData, trial_ids: Sequence[str]) -> str:
+    """The metric's protocol key in the group's first finished record (identical across its seeds)."""
     for trial_id in trial_ids:
         protocol = data.records[trial_id].protocols.get(data.metric)
         if protocol is not None:
-            return json.dumps(protocol, sort_keys=True)
+            return protocol_key(protocol)
     return ""
 
 
@@ -111,7 +111,7 @@ def reference_groups(data: ReportData) -> dict[str, str]:
     trial_ids = data.trials.groupby(GROUP, sort=False)["trial"].apply(list)
     strata: dict[str, list[str]] = {}
     for group in data.groups:
-        strata.setdefault(protocol_key(data, trial_ids[group]), []).append(group)
+        strata.setdefault(stratum(data, trial_ids[group]), []).append(group)
     if reference is not None and not any(
         matches_reference(first.loc[group, data.group_keys].tolist(), reference) for group in data.groups
     ):

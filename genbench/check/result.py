@@ -10,9 +10,9 @@ from typing import Any
 
 from tabulate import tabulate
 
-from genbench.baseline import Summary
-from genbench.comparison import ComparisonRow, Verdict, rule_text
-from genbench.store import write_json_atomically, write_text_atomically
+from genbench.atomic import write_json_atomically, write_text_atomically
+from genbench.check.rule import ComparisonRow, Verdict, rule_text
+from genbench.replicates import Summary
 
 CHECK_JSON = "check.json"
 CHECK_MARKDOWN = "check.md"

@@ -1,0 +1,73 @@
+"""Specs: the frozen models of a trial, and the id that names its result.
+
+A ``TrialSpec`` holds everything that determines a trial's result, fully resolved (every default
+filled in), and nothing else; its id is a hash of that content, so a finished trial is never redone
+and a changed trial never reuses a stale result. These models are what training and the runner
+take: they know no YAML and no registry (``genbench.suite`` builds and validates them from a suite
+file) and are torch-free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import Field
+
+from genbench.settings import StrictModel
+
+#: bump when the meaning of a spec changes (training or evaluation semantics), so that results
+#: computed under the old meaning get other ids and are never reused
+SPEC_VERSION = 1
+
+#: the model name of a generator loaded from weights and only evaluated, never trained
+PRETRAINED_MODEL = "pretrained"
+
+
+class ComponentSpec(StrictModel):
+    """A registry name (or ``package.module:factory``) with its resolved parameters."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrainSpec(StrictModel):
+    steps: int = Field(2000, ge=0, description="generator updates; 0 only evaluates")
+    batch_size: int = Field(256, ge=1, description="real and fake samples per update")
+    d_steps: int = Field(1, ge=1, description="discriminator updates per generator update")
+    eval_every: int = Field(500, ge=0, description="generator updates between evaluations; 0: end only")
+    eval_samples: int = Field(2500, ge=1, description="generated samples per evaluation")
+    reference_samples: int | None = Field(
+        None, ge=1, description="real samples per evaluation (default: eval_samples)"
+    )
+
+
+class TrialSpec(StrictModel):
+    """One fully resolved trial: everything that determines its result, and nothing else."""
+
+    dataset: ComponentSpec
+    model: ComponentSpec
+    loss: ComponentSpec | None = None
+    penalty: ComponentSpec | None = None
+    optimizer: ComponentSpec | None = None
+    train: TrainSpec
+    metrics: tuple[ComponentSpec, ...]
+    seed: int
+
+    @property
+    def trains(self) -> bool:
+        return self.train.steps > 0
+
+    def trial_id(self) -> str:
+        content = json.dumps(
+            {"spec_version": SPEC_VERSION, "spec": self.model_dump(mode="json")}, sort_keys=True
+        )
+        return hashlib.sha256(content.encode()).hexdigest()[:12]
+
+
+class Trial(StrictModel):
+    id: str
+    spec: TrialSpec
+    grid: dict[str, str] = Field(description="grid key -> short readable label of its value")
+    grid_columns: dict[str, Any] = Field(description="flattened grid values, e.g. optimizer.lr")
