@@ -132,7 +132,7 @@ def test_the_markdown_has_every_section_and_links_its_figures(partial_run):
         assert f"\n{heading}\n" in f"\n{markdown}"
     for name in FIGURES:
         assert f"(figures/{name}.png)" in markdown
-    assert "A hand-built run for the report tests." in markdown
+    assert "A hand-built run (hand)." in markdown
     assert "Underpowered" in markdown
 
 
