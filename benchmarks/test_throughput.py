@@ -10,20 +10,26 @@ import pytest
 import torch
 from torch_fidelity.metric_prc import calculate_precision_recall_full
 
-from genbench.catalog import LOSSES
-from genbench.data.mixtures import RingMixture
+from genbench.catalog import DATASETS, LOSSES, MODELS
 from genbench.metrics.modes import mode_statistics
+from genbench.metrics.params import ModesParams, PrdcParams
 from genbench.metrics.prdc import precision_recall_density_coverage
-from genbench.models.mlp import build_mlp_gan
 from genbench.optim import build_optimizer
+from genbench.registry import Registry
 from genbench.train.gan import GanStep, gan_hooks
 
 SAMPLES = 2500
 
 
+def built(registry: Registry, name: str, *args, **params):
+    """A built-in component with its parameter model's defaults, as a suite builds it."""
+    entry = registry.get(name)
+    return entry.load()(*args, **entry.params_model()(**params).model_dump())
+
+
 @pytest.fixture(scope="module")
 def sample_sets():
-    ring = RingMixture()
+    ring = built(DATASETS, "ring8")
     generated = ring.sample(SAMPLES, torch.Generator().manual_seed(0))
     real = ring.sample(SAMPLES, torch.Generator().manual_seed(1))
     return ring, generated, real
@@ -31,7 +37,7 @@ def sample_sets():
 
 def test_prdc_all_four_from_shared_distances(benchmark, sample_sets):
     _, generated, real = sample_sets
-    benchmark(precision_recall_density_coverage, generated, real)
+    benchmark(precision_recall_density_coverage, generated, real, **PrdcParams().model_dump())
 
 
 def test_torch_fidelity_precision_recall_only(benchmark, sample_sets):
@@ -42,19 +48,19 @@ def test_torch_fidelity_precision_recall_only(benchmark, sample_sets):
 
 def test_mode_statistics(benchmark, sample_sets):
     ring, generated, _ = sample_sets
-    benchmark(mode_statistics, generated, ring.mode_centres, ring.mode_std)
+    benchmark(mode_statistics, generated, ring.mode_centres, ring.mode_std, **ModesParams().model_dump())
 
 
 @pytest.mark.parametrize("loss", ["ns", "wgan-gp"])
 def test_gan_training_step(benchmark, loss):
     """One discriminator and one generator update of the default suite's model (hidden 64, batch 128)."""
     torch.manual_seed(0)
-    networks = build_mlp_gan((2,), latent_dim=2, hidden=64, depth=3)
+    networks = built(MODELS, "mlp_gan", (2,), latent_dim=2, hidden=64, depth=3)
     params = {"lr": 1e-3, "betas": (0.5, 0.999)}
-    objective = LOSSES.get(loss).load()()
+    objective = built(LOSSES, loss)
     step = GanStep(
         networks=networks,
-        dataset=RingMixture(),
+        dataset=built(DATASETS, "ring8"),
         loss=objective,
         hooks=gan_hooks(objective, penalty=None),
         generator_optimizer=build_optimizer("adam", params, "generator", networks.generator.parameters()),

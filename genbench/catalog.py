@@ -10,13 +10,22 @@ Interfaces of the targets (what a user's ``package.module:factory`` must follow 
 - loss: ``factory(**params)`` -> a ``genbench.losses.gan.GanLoss`` or ``genbench.losses.vae.VaeObjective``
 - penalty: ``factory(**params)`` -> a ``genbench.losses.penalties.DiscriminatorPenalty``:
   ``(discriminator, real, fake) -> penalty``
-- metric: ``factory(**params)`` -> a ``genbench.metrics.base.Metric``
+- metric: ``factory(**params)`` -> a ``genbench.metrics.base.Metric``, returning exactly the keys
+  its entry declares in ``outputs``
+
+A suite's trial always passes every parameter (its spec is resolved against the parameter model),
+so the parameter models hold the defaults and the built-in factories state none.
+
+Each metric declares its result keys once, in its entry: the direction in which each is better (or
+that it has none), its axis label and its meaning. ``OUTPUTS`` and ``HIGHER_IS_BETTER`` are derived
+from them (and from ``TIMINGS``, the keys every trial records besides), for reports and checks.
 """
 
 from genbench.metrics.keys import (
     KEY_ACTIVE_UNITS,
     KEY_COVERAGE,
     KEY_DENSITY,
+    KEY_EVAL_SECONDS,
     KEY_FID,
     KEY_HELDOUT_ELBO,
     KEY_HELDOUT_KL,
@@ -31,12 +40,15 @@ from genbench.metrics.keys import (
     KEY_MODES_COVERED,
     KEY_ORACLE_MODE_KL,
     KEY_ORACLE_MODES_COVERED,
+    KEY_PEAK_MEMORY_MB,
     KEY_PRECISION,
     KEY_RECALL,
+    KEY_SAMPLES_PER_SECOND,
+    KEY_TRAIN_SECONDS,
 )
-from genbench.registry import Registry
+from genbench.registry import Direction, Output, Registry, outputs_by_key
 
-PRDC_KEYS = (KEY_PRECISION, KEY_RECALL, KEY_DENSITY, KEY_COVERAGE)
+HIGHER, LOWER, NO_DIRECTION = Direction.HIGHER, Direction.LOWER, Direction.NONE
 
 DATASETS = Registry("dataset", allows_user_code=True)
 MODELS = Registry("model", allows_user_code=True)
@@ -215,66 +227,243 @@ OPTIMIZERS.register(
     "sgd", "torch.optim:SGD", "SGD with (Nesterov) momentum", params="genbench.optim:SgdParams"
 )
 
+# result keys that two metrics write (the 2-D and the stacked-digits mode count; PRDC on raw samples
+# and on features), declared once and named by both entries
+MODES_COVERED = Output(
+    KEY_MODES_COVERED,
+    HIGHER,
+    "modes covered (count)",
+    "True modes on which at least min_count samples fall: high-quality samples of a 2-D mixture "
+    "(Srivastava et al. 2017, VEEGAN; Lin et al. 2018, PacGAN), classified stacks of stacked digits "
+    "(Metz et al. 2017).",
+)
+MODE_KL = Output(
+    KEY_MODE_KL,
+    LOWER,
+    "mode KL to uniform (nats)",
+    "KL divergence (nats) from the histogram of samples over the true modes to the uniform one, "
+    "log K - H: 0 when every mode gets an equal share (on 2-D mixtures, of the high-quality samples).",
+)
+PRDC_OUTPUTS = (
+    Output(
+        KEY_PRECISION,
+        HIGHER,
+        "precision (fraction)",
+        "Improved precision (Kynkäänniemi et al. 2019): the share of generated samples inside the real "
+        "data's k-nearest-neighbour manifold.",
+    ),
+    Output(
+        KEY_RECALL,
+        HIGHER,
+        "recall (fraction)",
+        "Improved recall (Kynkäänniemi et al. 2019): the share of real samples inside the generated "
+        "samples' k-nearest-neighbour manifold.",
+    ),
+    Output(
+        KEY_DENSITY,
+        HIGHER,
+        "density (ratio)",
+        "Naeem et al. 2020: how many real neighbourhoods contain each generated sample, over k (1 on "
+        "average when the distributions match; above 1 when samples crowd where the data is dense).",
+    ),
+    Output(
+        KEY_COVERAGE,
+        HIGHER,
+        "coverage (fraction)",
+        "Naeem et al. 2020: the share of real neighbourhoods (k-nearest-neighbour balls) that contain a "
+        "generated sample.",
+    ),
+)
+
 METRICS.register(
     "modes",
     "genbench.metrics.modes:ModeMetric",
     "hq_fraction, modes_covered, mode_kl against known mode centres (VEEGAN, PacGAN protocol)",
     params="genbench.metrics.params:ModesParams",
-    outputs=(KEY_HQ_FRACTION, KEY_MODES_COVERED, KEY_MODE_KL),
+    outputs=(
+        Output(
+            KEY_HQ_FRACTION,
+            HIGHER,
+            "high-quality samples (fraction)",
+            "Share of generated samples within quality_radius standard deviations of their nearest "
+            "true mode (Srivastava et al. 2017, VEEGAN; Lin et al. 2018, PacGAN).",
+        ),
+        MODES_COVERED,
+        MODE_KL,
+    ),
 )
 METRICS.register(
     "prdc",
     "genbench.metrics.prdc:PrdcMetric",
     "precision/recall (Kynkaanniemi et al. 2019) and density/coverage (Naeem et al. 2020)",
     params="genbench.metrics.params:PrdcParams",
-    outputs=PRDC_KEYS,
+    outputs=PRDC_OUTPUTS,
 )
 METRICS.register(
     "fid",
     "genbench.metrics.fidelity:FrechetInceptionDistance",
     "Frechet distance of feature Gaussians (Heusel et al. 2017) by torch-fidelity; extractor settable",
     params="genbench.metrics.params:FeatureSpaceParams",
-    outputs=(KEY_FID,),
+    outputs=(
+        Output(
+            KEY_FID,
+            LOWER,
+            "FID (squared feature distance)",
+            "Fréchet distance between Gaussians fitted to the features of generated and real samples "
+            "(Heusel et al. 2017); biased upwards at small sample counts, so comparable only at equal ones.",
+        ),
+    ),
 )
 METRICS.register(
     "isc",
     "genbench.metrics.fidelity:InceptionScore",
     "inception score mean/std (Salimans et al. 2016) by torch-fidelity, on the extractor's logits",
     params="genbench.metrics.params:IscParams",
-    outputs=(KEY_ISC_MEAN, KEY_ISC_STD),
+    outputs=(
+        Output(
+            KEY_ISC_MEAN,
+            HIGHER,
+            "inception score (effective classes)",
+            "Inception score exp E KL(p(y|x) || p(y)) of the generated samples' class predictions, mean "
+            "over splits (Salimans et al. 2016); at most the extractor's number of classes.",
+        ),
+        Output(
+            KEY_ISC_STD,
+            NO_DIRECTION,
+            "inception score std over splits",
+            "Standard deviation of the inception score over its splits: a spread of the estimate, not a "
+            "quality of the samples, so it has no better direction.",
+        ),
+    ),
 )
 METRICS.register(
     "kid",
     "genbench.metrics.fidelity:KernelInceptionDistance",
     "kernel inception distance mean/std (Binkowski et al. 2018) by torch-fidelity",
     params="genbench.metrics.params:KidParams",
-    outputs=(KEY_KID_MEAN, KEY_KID_STD),
+    outputs=(
+        Output(
+            KEY_KID_MEAN,
+            LOWER,
+            "KID (squared MMD)",
+            "Kernel inception distance: unbiased squared MMD with a cubic polynomial kernel between the "
+            "features of generated and real samples, mean over random subsets (Binkowski et al. 2018).",
+        ),
+        Output(
+            KEY_KID_STD,
+            NO_DIRECTION,
+            "KID std over subsets",
+            "Standard deviation of KID over its subsets: a spread of the estimate, not a quality of the "
+            "samples, so it has no better direction.",
+        ),
+    ),
 )
 METRICS.register(
     "prc",
     "genbench.metrics.fidelity:PrecisionRecall",
     "precision/recall (Kynkaanniemi et al. 2019) by torch-fidelity, density/coverage on the same features",
     params="genbench.metrics.params:PrcParams",
-    outputs=PRDC_KEYS,
+    outputs=PRDC_OUTPUTS,
 )
 METRICS.register(
     "stacked_modes",
     "genbench.metrics.stacked_modes:StackedModesMetric",
     "modes_covered (of 1,000), mode_kl on stacked digits and the real-data oracle (Metz et al. 2017)",
     params="genbench.metrics.params:StackedModesParams",
-    outputs=(KEY_MODES_COVERED, KEY_MODE_KL, KEY_ORACLE_MODES_COVERED, KEY_ORACLE_MODE_KL),
+    outputs=(
+        MODES_COVERED,
+        MODE_KL,
+        Output(
+            KEY_ORACLE_MODES_COVERED,
+            HIGHER,
+            "oracle modes covered (count)",
+            "modes_covered of as many real held-out stacks through the same classifier: what a perfect "
+            "generator scores at this sample count (near 1,000: the count can be trusted).",
+        ),
+        Output(
+            KEY_ORACLE_MODE_KL,
+            LOWER,
+            "oracle mode KL to uniform (nats)",
+            "mode_kl of as many real held-out stacks: the finite-sample floor a perfect generator reaches, "
+            "about (K - 1) / (2N).",
+        ),
+    ),
 )
 METRICS.register(
     "vae",
     "genbench.metrics.vae:VaeMetric",
     "held-out ELBO, reconstruction, KL and active units (Burda et al. 2016) of a VAE",
     params="genbench.metrics.params:VaeMetricParams",
-    outputs=(KEY_HELDOUT_ELBO, KEY_HELDOUT_RECONSTRUCTION, KEY_HELDOUT_KL, KEY_ACTIVE_UNITS),
+    outputs=(
+        Output(
+            KEY_HELDOUT_ELBO,
+            HIGHER,
+            "held-out ELBO (nats per example)",
+            "Evidence lower bound -(reconstruction + KL) on held-out data, one posterior draw per example "
+            "and the closed-form KL (Kingma & Welling 2014).",
+        ),
+        Output(
+            KEY_HELDOUT_RECONSTRUCTION,
+            LOWER,
+            "held-out reconstruction (nats per example)",
+            "Negative log-likelihood of held-out data under the decoder, one posterior draw per example.",
+        ),
+        Output(
+            KEY_HELDOUT_KL,
+            NO_DIRECTION,
+            "held-out KL (nats per example)",
+            "KL divergence from the posterior q(z|x) to the prior on held-out data; no better direction: "
+            "a KL near 0 is a collapsed posterior, not a good model.",
+        ),
+        Output(
+            KEY_ACTIVE_UNITS,
+            HIGHER,
+            "active latent units (count)",
+            "Latents whose posterior mean varies across held-out examples by more than active_threshold "
+            "(Burda et al. 2016); 0 when the posterior has collapsed onto the prior.",
+        ),
+    ),
 )
 METRICS.register(
     "iwae",
     "genbench.metrics.vae:ImportanceWeightedLikelihood",
     "held-out log-likelihood estimated by the k-sample IWAE bound (Burda et al. 2016)",
     params="genbench.metrics.params:IwaeParams",
-    outputs=(KEY_IWAE_LOG_LIKELIHOOD,),
+    outputs=(
+        Output(
+            KEY_IWAE_LOG_LIKELIHOOD,
+            HIGHER,
+            "IWAE log-likelihood (nats per example)",
+            "Held-out log-likelihood estimated by the k-sample importance-weighted bound (Burda et al. "
+            "2016): at least the ELBO, tending to log p(x) as k grows.",
+        ),
+    ),
 )
+
+#: what every trial records besides its metrics' values (``TrialRecord.timings``)
+TIMINGS = (
+    Output(
+        KEY_TRAIN_SECONDS, LOWER, "training time (s)", "Wall-clock seconds of training, evaluations excluded."
+    ),
+    Output(KEY_EVAL_SECONDS, LOWER, "evaluation time (s)", "Wall-clock seconds of all evaluations."),
+    Output(
+        KEY_SAMPLES_PER_SECOND,
+        HIGHER,
+        "throughput (samples/s)",
+        "Real samples the model consumed per second of training (a GAN's discriminator reads a batch "
+        "per d_step).",
+    ),
+    Output(
+        KEY_PEAK_MEMORY_MB,
+        LOWER,
+        "peak memory (MiB)",
+        "Peak memory of the trial: on CUDA of the tensors allocated, on the CPU the process's resident set.",
+    ),
+)
+
+#: every key a trial records, its metrics' and its timings, by key
+OUTPUTS: dict[str, Output] = outputs_by_key([*METRICS.outputs().values(), *TIMINGS])
+#: the direction in which each key that has one is better, read by reports and regression checks
+HIGHER_IS_BETTER: dict[str, bool] = {
+    key: output.direction is HIGHER for key, output in OUTPUTS.items() if output.direction is not NO_DIRECTION
+}

@@ -15,7 +15,9 @@ from genbench.limits import DEFAULT_MAX_TRIALS
 
 app = typer.Typer(
     help="Benchmark GANs and VAEs from declarative YAML suites: train across losses, optimizers and "
-    "seeds, measure quality, diversity, mode collapse and stability, and report or check the results.",
+    "seeds, measure quality, diversity, mode collapse and stability, and report or check the results. "
+    "Exit codes: 0 done; 1 a regression (check); 2 unusable input, nothing trained; 3 a trial failed "
+    "(run: the others ran).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -2,15 +2,18 @@
 
 Entries are declared as ``"package.module:attribute"`` strings so that listing and validating a
 suite never imports torch; the target is imported only when a trial is built. Each entry may carry a
-pydantic model of its parameters (also lazy), which suites are validated against. A suite may name
-user code directly as ``my_package.module:factory`` instead of a registered name.
+pydantic model of its parameters (also lazy), which suites are validated against, and, for a metric,
+the declarations of the result keys it writes. A suite may name user code directly as
+``my_package.module:factory`` instead of a registered name.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
@@ -38,6 +41,35 @@ def is_user_reference(name: str) -> bool:
     return ":" in name
 
 
+class Direction(Enum):
+    """The direction in which a result is better; ``NONE`` for one that has none (a spread, a KL
+    whose value near 0 means a collapsed posterior), which reports and checks cannot rank by."""
+
+    HIGHER = "higher is better"
+    LOWER = "lower is better"
+    NONE = "no better direction"
+
+
+@dataclass(frozen=True)
+class Output:
+    """One result key a component writes, declared once: where it is better, its axis label with
+    the unit, and what it means (the report's glossary reads it)."""
+
+    key: str
+    direction: Direction
+    label: str
+    meaning: str
+
+
+def outputs_by_key(outputs: Iterable[Output]) -> dict[str, Output]:
+    """Declarations by key; a key declared twice must be declared the same way both times."""
+    by_key: dict[str, Output] = {}
+    for output in outputs:
+        if by_key.setdefault(output.key, output) != output:
+            raise ValueError(f"result key '{output.key}' is declared twice, differently")
+    return by_key
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -48,7 +80,7 @@ class Entry:
     #: with a VAE; None where any family fits
     family: str | None = None
     #: result keys a metric writes, so a suite cannot name two metrics that overwrite each other
-    outputs: tuple[str, ...] = ()
+    outputs: tuple[Output, ...] = ()
 
     def load(self) -> Any:
         return import_object(self.target)
@@ -72,11 +104,15 @@ class Registry:
         description: str,
         params: str | None = None,
         family: str | None = None,
-        outputs: tuple[str, ...] = (),
+        outputs: tuple[Output, ...] = (),
     ) -> None:
         if name in self._entries:
             raise ValueError(f"{self.kind} '{name}' is registered twice")
         self._entries[name] = Entry(name, target, description, params, family, outputs)
+
+    def outputs(self) -> dict[str, Output]:
+        """Every result key the entries declare, by key."""
+        return outputs_by_key(output for entry in self.entries() for output in entry.outputs)
 
     def names_of_family(self, family: str) -> list[str]:
         return [entry.name for entry in self.entries() if entry.family == family]

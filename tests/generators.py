@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from genbench.data.mixtures import RingMixture
+from genbench.catalog import DATASETS
+
+from .components import built
 
 
 class MixtureSampler(nn.Module):
@@ -14,7 +16,7 @@ class MixtureSampler(nn.Module):
 
     def __init__(self, modes: list[int] | None = None, std: float = 0.02) -> None:
         super().__init__()
-        ring = RingMixture()
+        ring = built(DATASETS, "ring8")
         chosen = modes if modes is not None else list(range(ring.num_modes))
         self.register_buffer("centres", ring.mode_centres[chosen].clone())
         self.std = std

@@ -20,14 +20,19 @@ def broken_loss() -> BrokenLoss:
 
 def shifted_ring(shift: float = 10.0):
     """A user dataset: ring8 moved by ``shift`` along x (known modes, so mode metrics apply)."""
-    from genbench.data.mixtures import GaussianMixture, RingMixture
+    from genbench.catalog import DATASETS
+    from genbench.data.mixtures import GaussianMixture
 
-    ring = RingMixture()
+    from .components import built
+
+    ring = built(DATASETS, "ring8")
     return GaussianMixture(ring.mode_centres + torch.tensor([shift, 0.0]), ring.mode_std)
 
 
 def tiny_gan(data_shape, width: int = 8):
     """A user model factory: the data shape comes first, the suite's params follow."""
-    from genbench.models.mlp import build_mlp_gan
+    from genbench.catalog import MODELS
 
-    return build_mlp_gan(data_shape, latent_dim=2, hidden=width, depth=1)
+    from .components import built
+
+    return built(MODELS, "mlp_gan", data_shape, latent_dim=2, hidden=width, depth=1)

@@ -9,9 +9,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from genbench.models.mlp import build_mlp_gan
+from genbench.catalog import MODELS
 from genbench.models.parts import GanParts
 
+from .components import built
 from .conftest import REPO, run_dir_of
 
 CI_SUITE = REPO / "suites" / "ci_regression.yaml"
@@ -50,5 +51,5 @@ class IgnoreLatent(nn.Module):
 
 def latent_ignoring_gan(data_shape: tuple[int, ...], **params) -> GanParts:
     """``mlp_gan`` whose generator never sees its latent, so it collapses onto one mode."""
-    parts = build_mlp_gan(data_shape, **params)
+    parts = built(MODELS, "mlp_gan", data_shape, **params)
     return GanParts(nn.Sequential(IgnoreLatent(), parts.generator), parts.discriminator, parts.latent_dim)

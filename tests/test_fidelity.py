@@ -15,18 +15,15 @@ import torch_fidelity
 from torch.utils.data import Dataset
 from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
+from genbench.catalog import DATASETS, METRICS
 from genbench.data.digits import DigitsDataset, DigitSplit, draw
 from genbench.errors import GenbenchError
 from genbench.metrics.feature_cache import CACHE_ENV
 from genbench.metrics.features import FeatureSpace, feature_space, to_uint8_rgb
-from genbench.metrics.fidelity import (
-    FrechetInceptionDistance,
-    InceptionScore,
-    KernelInceptionDistance,
-    PrecisionRecall,
-)
 from genbench.metrics.params import FeatureSpaceParams
 from genbench.metrics.weights import resolve_weights
+
+from .components import built
 
 
 @pytest.fixture(autouse=True)
@@ -67,15 +64,15 @@ def torch_fidelity_values(
 def genbench_values(
     generated: torch.Tensor, reference: torch.Tensor, metrics: tuple[str, ...], isc_splits: int = 10, **space
 ) -> dict[str, float]:
-    built = {
-        "fid": FrechetInceptionDistance(**space),
-        "isc": InceptionScore(splits=isc_splits, **space),
-        "kid": KernelInceptionDistance(subset_size=len(generated), **space),
-        "prc": PrecisionRecall(k_density_coverage=3, **space),
+    settings = {
+        "fid": {},
+        "isc": {"splits": isc_splits},
+        "kid": {"subset_size": len(generated)},
+        "prc": {"k_density_coverage": 3},
     }
     values: dict[str, float] = {}
     for name in metrics:
-        values.update(built[name](generated, reference, None).values)
+        values.update(built(METRICS, name, **settings[name], **space)(generated, reference, None).values)
     return values
 
 
@@ -100,7 +97,7 @@ def assert_equal_to_torch_fidelity(ours: dict[str, float], theirs: dict[str, flo
 
 @pytest.fixture(scope="module")
 def digits() -> DigitsDataset:
-    return DigitsDataset(size=16)
+    return built(DATASETS, "digits", size=16)
 
 
 def one_class(split: DigitSplit, digit: int) -> DigitSplit:
@@ -191,17 +188,15 @@ def test_weights_file_that_would_run_code_is_refused_before_torch_fidelity_opens
     path = tmp_path / "weights.pth"
     torch.save({"Conv2d_1a_3x3.conv.weight": torch.zeros(1), "payload": PickledCode()}, path)
     with pytest.raises(GenbenchError, match=r"weights_only=True"):
-        FrechetInceptionDistance(
-            feature_extractor="inception-v3-compat", feature_extractor_weights_path=str(path)
+        built(
+            METRICS, "fid", feature_extractor="inception-v3-compat", feature_extractor_weights_path=str(path)
         )
     assert EXECUTED == []
 
 
 def test_missing_weights_file_is_a_clear_error(tmp_path):
     with pytest.raises(GenbenchError, match="is not a file"):
-        KernelInceptionDistance(
-            feature_extractor="digits-cnn", feature_extractor_weights_path=str(tmp_path / "x.pt")
-        )
+        built(METRICS, "kid", feature_extractor_weights_path=str(tmp_path / "x.pt"))
 
 
 def test_unknown_feature_extractor_is_refused_by_the_parameters():
@@ -233,7 +228,7 @@ def counting_extractions(space: FeatureSpace, monkeypatch: pytest.MonkeyPatch) -
 
 def test_an_evaluation_extracts_generated_and_reference_features_once_for_all_metrics(digits, monkeypatch):
     feature_space.cache_clear()
-    metrics = [FrechetInceptionDistance(), InceptionScore(), KernelInceptionDistance(), PrecisionRecall()]
+    metrics = [built(METRICS, name) for name in ("fid", "isc", "kid", "prc")]
     counts = counting_extractions(metrics[0].space, monkeypatch)
     generated = digits.sample(200, torch.Generator().manual_seed(3))
     reference = digits.reference(100, torch.Generator().manual_seed(4))
@@ -248,11 +243,11 @@ def test_second_evaluation_reads_reference_features_from_the_disk_cache(
     reference = digits.reference(100, torch.Generator().manual_seed(4))
     first = digits.sample(200, torch.Generator().manual_seed(5))
     feature_space.cache_clear()
-    FrechetInceptionDistance()(first, reference, digits)
+    built(METRICS, "fid")(first, reference, digits)
     assert len(list(feature_cache_dir.rglob("*.pt"))) == 1
 
     feature_space.cache_clear()  # as in a new process
-    metric = FrechetInceptionDistance()
+    metric = built(METRICS, "fid")
     counts = counting_extractions(metric.space, monkeypatch)
     second = digits.sample(200, torch.Generator().manual_seed(6))
     metric(second, reference.clone(), digits)
@@ -261,9 +256,9 @@ def test_second_evaluation_reads_reference_features_from_the_disk_cache(
 
 def test_cache_entries_differ_by_reference_set_and_by_weights(digits, feature_cache_dir, tmp_path):
     generated = digits.sample(100, torch.Generator().manual_seed(7))
-    FrechetInceptionDistance()(generated, digits.reference(100, torch.Generator().manual_seed(8)), digits)
-    FrechetInceptionDistance()(generated, digits.reference(100, torch.Generator().manual_seed(9)), digits)
-    FrechetInceptionDistance()(generated, digits.reference(101, torch.Generator().manual_seed(9)), digits)
+    built(METRICS, "fid")(generated, digits.reference(100, torch.Generator().manual_seed(8)), digits)
+    built(METRICS, "fid")(generated, digits.reference(100, torch.Generator().manual_seed(9)), digits)
+    built(METRICS, "fid")(generated, digits.reference(101, torch.Generator().manual_seed(9)), digits)
     assert len(list(feature_cache_dir.rglob("*.pt"))) == 3
 
     bundled = resolve_weights("digits-cnn", None).path
@@ -274,9 +269,9 @@ def test_cache_entries_differ_by_reference_set_and_by_weights(digits, feature_ca
     state["head.bias"] = state["head.bias"] + 0.5
     torch.save(state, other_weights)
     reference = digits.reference(100, torch.Generator().manual_seed(8))
-    FrechetInceptionDistance(feature_extractor_weights_path=str(same_weights))(generated, reference, digits)
+    built(METRICS, "fid", feature_extractor_weights_path=str(same_weights))(generated, reference, digits)
     assert len(list(feature_cache_dir.rglob("*.pt"))) == 3
-    FrechetInceptionDistance(feature_extractor_weights_path=str(other_weights))(generated, reference, digits)
+    built(METRICS, "fid", feature_extractor_weights_path=str(other_weights))(generated, reference, digits)
     assert len(list(feature_cache_dir.rglob("*.pt"))) == 4
 
 
@@ -285,7 +280,7 @@ def test_faithful_generator_scores_far_better_than_one_collapsed_to_one_class(di
     reference = digits.reference(500, torch.Generator().manual_seed(10))
     faithful = digits.sample(500, torch.Generator().manual_seed(11))
     collapsed, _ = draw(one_class(digits.train, 3), 500, torch.Generator().manual_seed(12))
-    fid, prc, isc = FrechetInceptionDistance(), PrecisionRecall(), InceptionScore()
+    fid, prc, isc = (built(METRICS, name) for name in ("fid", "prc", "isc"))
     good = {**fid(faithful, reference, digits).values, **prc(faithful, reference, digits).values}
     bad = {**fid(collapsed, reference, digits).values, **prc(collapsed, reference, digits).values}
     assert bad["fid"] > 10 * good["fid"]
@@ -296,7 +291,7 @@ def test_faithful_generator_scores_far_better_than_one_collapsed_to_one_class(di
 
 
 def test_protocol_names_the_extractor_weights_hash_and_torch_fidelity_version():
-    protocol = KernelInceptionDistance(subset_size=50).protocol()
+    protocol = built(METRICS, "kid", subset_size=50).protocol()
     assert protocol["metric"] == "kid"
     assert protocol["feature_extractor"] == "digits-cnn"
     assert protocol["feature_space"] == "digits-cnn/features"
@@ -308,8 +303,5 @@ def test_protocol_names_the_extractor_weights_hash_and_torch_fidelity_version():
 
 @pytest.mark.parametrize("name", ["fid", "isc", "kid", "prc", "stacked_modes"])
 def test_catalog_entry_builds_the_metric_from_its_default_parameters(name):
-    from genbench.catalog import METRICS
-
-    entry = METRICS.get(name)
-    metric = entry.load()(**entry.params_model()().model_dump())
+    metric = built(METRICS, name)
     assert metric.protocol()["metric"] == name

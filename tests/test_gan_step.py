@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from genbench.data.mixtures import RingMixture
+from genbench.catalog import DATASETS, MODELS
 from genbench.losses.gan import (
     NonSaturatingLoss,
     WassersteinClipLoss,
@@ -13,9 +13,10 @@ from genbench.losses.gan import (
     WassersteinLoss,
 )
 from genbench.losses.penalties import GradientPenalty, R1Penalty, WeightClipping
-from genbench.models.mlp import build_mlp_gan
 from genbench.optim import build_optimizer
 from genbench.train.gan import GanHooks, GanStep, gan_hooks
+
+from .components import built
 
 BATCH = 16
 DATA_SEED = 1
@@ -23,10 +24,10 @@ DATA_SEED = 1
 
 def gan_step(loss=None, hooks: GanHooks | None = None, d_steps: int = 1) -> GanStep:
     torch.manual_seed(0)
-    parts = build_mlp_gan((2,), latent_dim=2, hidden=8, depth=1)
+    parts = built(MODELS, "mlp_gan", (2,), latent_dim=2, hidden=8, depth=1)
     return GanStep(
         networks=parts,
-        dataset=RingMixture(),
+        dataset=built(DATASETS, "ring8"),
         loss=loss or NonSaturatingLoss(),
         generator_optimizer=build_optimizer("adam", {"lr": 1e-2}, "generator", parts.generator.parameters()),
         discriminator_optimizer=build_optimizer(
@@ -41,7 +42,7 @@ def gan_step(loss=None, hooks: GanHooks | None = None, d_steps: int = 1) -> GanS
 
 
 def first_real_batch() -> torch.Tensor:
-    return RingMixture().sample(BATCH, torch.Generator().manual_seed(DATA_SEED))
+    return built(DATASETS, "ring8").sample(BATCH, torch.Generator().manual_seed(DATA_SEED))
 
 
 def test_an_after_update_hook_is_called_once_per_discriminator_update_with_the_discriminator():
@@ -117,8 +118,9 @@ def test_a_loss_that_reads_real_logits_gets_those_of_the_last_real_batch_without
     probe()
     plain()
     rng = torch.Generator().manual_seed(DATA_SEED)
-    RingMixture().sample(BATCH, rng)  # the first discriminator update's batch
-    last_real = RingMixture().sample(BATCH, rng)
+    ring = built(DATASETS, "ring8")
+    ring.sample(BATCH, rng)  # the first discriminator update's batch
+    last_real = ring.sample(BATCH, rng)
     with torch.no_grad():
         expected = probe.networks.discriminator(last_real)
     assert torch.equal(probe.loss.received, expected)

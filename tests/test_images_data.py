@@ -9,9 +9,20 @@ import pytest
 import torch
 from PIL import Image
 
+from genbench.catalog import DATASETS
 from genbench.data.images import ImageFolderDataset, TorchvisionDataset
 from genbench.data.params import ImageFolderParams, TorchvisionParams
 from genbench.errors import GenbenchError
+
+from .components import built
+
+
+def image_folder(root: Path, **params) -> ImageFolderDataset:
+    return built(DATASETS, "image_folder", root=str(root), **params)
+
+
+def torchvision_dataset(name: str, root: Path, **params) -> TorchvisionDataset:
+    return built(DATASETS, "torchvision", name=name, root=str(root), **params)
 
 
 def write_images(
@@ -35,7 +46,7 @@ def rng(seed: int = 0) -> torch.Generator:
 
 def test_image_folder_gives_float32_chw_images_in_minus_one_to_one(tmp_path):
     write_images(tmp_path, [0, 255, 40, 200])
-    dataset = ImageFolderDataset(str(tmp_path), size=16)
+    dataset = image_folder(tmp_path, size=16)
     batch = dataset.sample(8, rng())
     assert dataset.shape == (3, 16, 16)
     assert batch.shape == (8, 3, 16, 16) and batch.dtype == torch.float32
@@ -44,72 +55,72 @@ def test_image_folder_gives_float32_chw_images_in_minus_one_to_one(tmp_path):
 
 def test_uint8_values_map_to_v_over_127_5_minus_one(tmp_path):
     write_images(tmp_path, [51, 51, 51])
-    batch = ImageFolderDataset(str(tmp_path), size=8).sample(4, rng())
+    batch = image_folder(tmp_path, size=8).sample(4, rng())
     assert torch.allclose(batch, torch.full_like(batch, 51 / 127.5 - 1))
 
 
 def test_image_folder_holds_out_a_seeded_reference_split(tmp_path):
     values = list(range(0, 200, 10))  # 20 distinct images
     write_images(tmp_path, values)
-    dataset = ImageFolderDataset(str(tmp_path), size=8, test_fraction=0.25, split_seed=3)
+    dataset = image_folder(tmp_path, size=8, test_fraction=0.25, split_seed=3)
     held_out = draw_values(dataset.reference(5, rng()))
     trained_on = draw_values(dataset.sample(500, rng()))
     assert len(held_out) == 5 and len(trained_on) == 15
     assert held_out | trained_on == set(values) and not held_out & trained_on
-    other_seed = ImageFolderDataset(str(tmp_path), size=8, test_fraction=0.25, split_seed=4)
+    other_seed = image_folder(tmp_path, size=8, test_fraction=0.25, split_seed=4)
     assert draw_values(other_seed.reference(5, rng())) != held_out
 
 
 def test_reference_draws_distinct_images_while_there_are_enough(tmp_path):
     write_images(tmp_path, list(range(0, 200, 10)))
-    dataset = ImageFolderDataset(str(tmp_path), size=8, test_fraction=0.5)
+    dataset = image_folder(tmp_path, size=8, test_fraction=0.5)
     assert len(draw_values(dataset.reference(10, rng()))) == 10
 
 
 def test_grayscale_on_request(tmp_path):
     write_images(tmp_path, [10, 20, 30])
-    assert ImageFolderDataset(str(tmp_path), size=8, channels=1).shape == (1, 8, 8)
+    assert image_folder(tmp_path, size=8, channels=1).shape == (1, 8, 8)
 
 
 def test_keeping_the_stored_size(tmp_path):
     write_images(tmp_path, [10, 20, 30], size=(12, 10))
-    assert ImageFolderDataset(str(tmp_path)).shape == (3, 10, 12)
+    assert image_folder(tmp_path).shape == (3, 10, 12)
 
 
 def test_images_of_different_sizes_need_a_size(tmp_path):
     write_images(tmp_path / "a", [10, 20], size=(12, 12))
     write_images(tmp_path / "b", [30, 40], size=(16, 16))
     with pytest.raises(GenbenchError, match="set 'size'"):
-        ImageFolderDataset(str(tmp_path), test_fraction=0.25).sample(50, rng())
+        image_folder(tmp_path, test_fraction=0.25).sample(50, rng())
 
 
 def test_sets_above_the_memory_cap_are_decoded_at_every_draw_to_the_same_images(tmp_path):
     write_images(tmp_path, list(range(0, 200, 10)))
-    cached = ImageFolderDataset(str(tmp_path), size=8)
-    uncached = ImageFolderDataset(str(tmp_path), size=8, max_cached_mb=0)
+    cached = image_folder(tmp_path, size=8)
+    uncached = image_folder(tmp_path, size=8, max_cached_mb=0)
     assert cached.train.cached and not uncached.train.cached
     assert torch.equal(cached.sample(16, rng(5)), uncached.sample(16, rng(5)))
 
 
 def test_missing_or_empty_folder_is_a_clear_error(tmp_path):
     with pytest.raises(GenbenchError, match="no folder at"):
-        ImageFolderDataset(str(tmp_path / "absent"))
+        image_folder(tmp_path / "absent")
     (tmp_path / "empty").mkdir()
     with pytest.raises(GenbenchError, match="no image files"):
-        ImageFolderDataset(str(tmp_path / "empty"))
+        image_folder(tmp_path / "empty")
 
 
 def test_missing_torchvision_dataset_says_where_it_looked_and_how_to_get_it(tmp_path):
     root = tmp_path / "data"
     with pytest.raises(GenbenchError) as error:
-        TorchvisionDataset("CIFAR10", str(root))
+        torchvision_dataset("CIFAR10", root)
     message = str(error.value)
     assert str(root) in message and "download: true" in message and "CIFAR10" in message
 
 
 def test_unknown_torchvision_class_suggests_the_closest_name(tmp_path):
     with pytest.raises(GenbenchError, match="Did you mean 'FashionMNIST'"):
-        TorchvisionDataset("FashonMNIST", str(tmp_path))
+        torchvision_dataset("FashonMNIST", tmp_path)
 
 
 def write_idx(path: Path, data: torch.Tensor) -> None:
@@ -129,7 +140,7 @@ def fake_mnist(root: Path, train_values: list[int], test_values: list[int]) -> N
 
 def test_torchvision_class_trains_on_its_train_split_and_references_its_test_split(tmp_path):
     fake_mnist(tmp_path, train_values=[10, 20, 30], test_values=[200, 250])
-    dataset = TorchvisionDataset("MNIST", str(tmp_path), size=16)
+    dataset = torchvision_dataset("MNIST", tmp_path, size=16)
     assert dataset.shape == (1, 16, 16)
     assert draw_values(dataset.sample(200, rng())) == {10, 20, 30}
     assert draw_values(dataset.reference(2, rng())) == {200, 250}
@@ -137,7 +148,7 @@ def test_torchvision_class_trains_on_its_train_split_and_references_its_test_spl
 
 def test_torchvision_grayscale_to_rgb(tmp_path):
     fake_mnist(tmp_path, train_values=[10, 20], test_values=[200])
-    assert TorchvisionDataset("MNIST", str(tmp_path), channels=3).shape == (3, 28, 28)
+    assert torchvision_dataset("MNIST", tmp_path, channels=3).shape == (3, 28, 28)
 
 
 def test_roots_are_relative_to_the_suite_file(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from genbench.catalog import LOSSES
 from genbench.losses.gan import (
     HingeLoss,
     LeastSquaresLoss,
@@ -17,6 +18,8 @@ from genbench.losses.gan import (
     WassersteinGradientPenaltyLoss,
 )
 from genbench.losses.penalties import GradientPenalty, R1Penalty, WeightClipping
+
+from .components import built
 
 REAL = [1.0, -2.0]
 FAKE = [0.5, 3.0]
@@ -33,33 +36,33 @@ def mean(values) -> float:
 
 EXPECTED = {
     # loss: (discriminator loss, generator loss) on REAL, FAKE logits
-    NonSaturatingLoss: (
+    "ns": (
         mean(-math.log(sigmoid(r)) for r in REAL) + mean(-math.log(1 - sigmoid(f)) for f in FAKE),
         mean(-math.log(sigmoid(f)) for f in FAKE),
     ),
-    MinimaxLoss: (
+    "minimax": (
         mean(-math.log(sigmoid(r)) for r in REAL) + mean(-math.log(1 - sigmoid(f)) for f in FAKE),
         mean(math.log(1 - sigmoid(f)) for f in FAKE),
     ),
-    WassersteinClipLoss: (mean(FAKE) - mean(REAL), -mean(FAKE)),
-    WassersteinGradientPenaltyLoss: (2.25, -1.75),
-    HingeLoss: (mean([0.0, 3.0]) + mean([1.5, 4.0]), -1.75),
-    LeastSquaresLoss: (0.5 * mean([0.0, 9.0]) + 0.5 * mean([0.25, 9.0]), 0.5 * mean([0.25, 4.0])),
+    "wgan": (mean(FAKE) - mean(REAL), -mean(FAKE)),
+    "wgan-gp": (2.25, -1.75),
+    "hinge": (mean([0.0, 3.0]) + mean([1.5, 4.0]), -1.75),
+    "lsgan": (0.5 * mean([0.0, 9.0]) + 0.5 * mean([0.25, 9.0]), 0.5 * mean([0.25, 4.0])),
 }
 
 
-@pytest.mark.parametrize("loss_class", list(EXPECTED))
-def test_loss_values_match_hand_computation(loss_class):
-    loss = loss_class()
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_loss_values_match_hand_computation(name):
+    loss = built(LOSSES, name)
     real, fake = torch.tensor(REAL, dtype=torch.float64), torch.tensor(FAKE, dtype=torch.float64)
-    expected_d, expected_g = EXPECTED[loss_class]
+    expected_d, expected_g = EXPECTED[name]
     assert loss.discriminator_loss(real, fake).item() == pytest.approx(expected_d, rel=1e-12)
     assert loss.generator_loss(fake, real).item() == pytest.approx(expected_g, rel=1e-12)
 
 
-@pytest.mark.parametrize("loss_class", list(EXPECTED))
-def test_no_built_in_generator_loss_reads_the_real_logits(loss_class):
-    loss = loss_class()
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_no_built_in_generator_loss_reads_the_real_logits(name):
+    loss = built(LOSSES, name)
     fake = torch.tensor(FAKE, dtype=torch.float64)
     assert not loss.generator_needs_real_logits
     assert torch.equal(loss.generator_loss(fake, None), loss.generator_loss(fake, torch.tensor(REAL)))

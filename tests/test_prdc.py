@@ -8,7 +8,10 @@ import prdc
 import pytest
 import torch
 
-from genbench.metrics.prdc import PrdcMetric, precision_recall_density_coverage
+from genbench.catalog import METRICS
+from genbench.metrics.prdc import precision_recall_density_coverage
+
+from .components import built
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +26,7 @@ def test_precision_recall_equal_reference_implementation(points):
     """Also equal to torch-fidelity's implementation, which ``prdc`` agrees with."""
     real, fake = points
     expected = prdc.compute_prdc(real_features=real, fake_features=fake, nearest_k=3)
-    values = PrdcMetric(k_precision_recall=3)(torch.tensor(fake), torch.tensor(real), None).values
+    values = built(METRICS, "prdc", k_precision_recall=3)(torch.tensor(fake), torch.tensor(real), None).values
     assert values["precision"] == pytest.approx(expected["precision"], abs=1e-6)
     assert values["recall"] == pytest.approx(expected["recall"], abs=1e-6)
 
@@ -31,7 +34,7 @@ def test_precision_recall_equal_reference_implementation(points):
 def test_density_coverage_equal_reference_implementation(points):
     real, fake = points
     expected = prdc.compute_prdc(real_features=real, fake_features=fake, nearest_k=5)
-    values = PrdcMetric(k_density_coverage=5)(torch.tensor(fake), torch.tensor(real), None).values
+    values = built(METRICS, "prdc", k_density_coverage=5)(torch.tensor(fake), torch.tensor(real), None).values
     assert values["density"] == pytest.approx(expected["density"], abs=1e-12)
     assert values["coverage"] == pytest.approx(expected["coverage"], abs=1e-12)
 
@@ -40,7 +43,7 @@ def test_identical_distributions_give_density_one_and_coverage_one_minus_2_to_mi
     generator = torch.Generator().manual_seed(1)
     real = torch.randn(3000, 2, generator=generator, dtype=torch.float64)
     fake = torch.randn(3000, 2, generator=generator, dtype=torch.float64)
-    values = precision_recall_density_coverage(fake, real, k_density_coverage=5)
+    values = precision_recall_density_coverage(fake, real, k_precision_recall=3, k_density_coverage=5)
     assert values["density"] == pytest.approx(1.0, abs=0.05)
     assert values["coverage"] == pytest.approx(1 - 2**-5, abs=0.02)
 
@@ -49,7 +52,7 @@ def test_collapsed_generator_has_high_precision_but_low_recall_and_coverage():
     generator = torch.Generator().manual_seed(2)
     real = torch.randn(1000, 2, generator=generator, dtype=torch.float64)
     collapsed = 0.05 * torch.randn(1000, 2, generator=generator, dtype=torch.float64)
-    values = PrdcMetric()(collapsed, real, None).values
+    values = built(METRICS, "prdc")(collapsed, real, None).values
     assert values["precision"] > 0.95
     assert values["recall"] < 0.1
     assert values["coverage"] < 0.1

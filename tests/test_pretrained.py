@@ -11,6 +11,7 @@ from genbench.errors import GenbenchError, SuiteError
 from genbench.store import RunStore
 from genbench.suite import load_suite
 
+from .components import built
 from .conftest import run_dir_of
 from .generators import MixtureSampler, export_sampler
 
@@ -168,9 +169,9 @@ class HeldOutDigits(torch.nn.Module):
 
     def __init__(self, only_class: int | None = None) -> None:
         super().__init__()
-        from genbench.data.digits import DigitsDataset
+        from genbench.catalog import DATASETS
 
-        test = DigitsDataset().test
+        test = built(DATASETS, "digits").test
         images = test.images if only_class is None else test.images[test.labels == only_class]
         self.register_buffer("images", images.clone())
 

@@ -50,6 +50,18 @@ def test_an_unknown_metric_is_a_user_error_that_lists_the_metrics(run):
     assert "recall" in result.output
 
 
+def test_a_metric_without_a_better_direction_cannot_be_the_headline(tmp_path):
+    """Groups are ranked by the headline metric: a spread such as isc_std has no better side, and
+    the report says so rather than guessing 'higher'."""
+    values = {"isc_mean": 8.0, "isc_std": 0.1}
+    trials = [HandTrial(f"t{seed}", {"loss": "ns"}, seed, metrics=values) for seed in range(2)]
+    run = write_trials_run(tmp_path / "run", trials, ["loss"], {"metric": "isc_mean"})
+    result = runner.invoke(app, ["report", str(run), "--metric", "isc_std"])
+    assert result.exit_code == 2
+    assert "--metric 'isc_std' has no better direction" in result.output
+    assert "choose one of: isc_mean" in result.output
+
+
 def test_an_unknown_group_key_is_a_user_error(run):
     result = runner.invoke(app, ["report", str(run), "--group-by", "lr"])
     assert result.exit_code == 2

@@ -27,6 +27,7 @@ runner = CliRunner()
 #: a user dataset module: the ring, optionally scaled, so an edit changes the numbers
 USER_DATASET = """
 from genbench.data.mixtures import RingMixture
+from genbench.data.params import RingParams
 
 SCALE = {scale}
 
@@ -37,7 +38,7 @@ class Scaled(RingMixture):
 
 
 def ring(**params):
-    return Scaled(**params)
+    return Scaled(**RingParams(**params).model_dump())
 """
 
 #: user datasets that end their trial in ways a trial must survive
@@ -48,10 +49,11 @@ import signal
 import sys
 
 from genbench.data.mixtures import RingMixture
+from genbench.data.params import RingParams
 
 
 def ring(**params):
-    return RingMixture(**params)
+    return RingMixture(**RingParams(**params).model_dump())
 
 
 def exits(**params):

@@ -8,10 +8,13 @@ import math
 import pytest
 import torch
 
-from genbench.data.digits import DigitsDataset, DigitSplit, StackedDigitsDataset, draw
+from genbench.catalog import DATASETS, METRICS
+from genbench.data.digits import DigitSplit, StackedDigitsDataset, draw
 from genbench.errors import GenbenchError
 from genbench.metrics.feature_cache import CACHE_ENV
-from genbench.metrics.stacked_modes import StackedModesMetric, count_modes
+from genbench.metrics.stacked_modes import count_modes
+
+from .components import built
 
 PROTOCOL_SAMPLES = 26_000
 MODES = 1000
@@ -24,7 +27,7 @@ def feature_cache_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def stacked() -> StackedDigitsDataset:
-    return StackedDigitsDataset(size=16)
+    return built(DATASETS, "stacked_digits", size=16)
 
 
 def stacks_of_digits_below(dataset: StackedDigitsDataset, digit: int, count: int, seed: int) -> torch.Tensor:
@@ -52,7 +55,7 @@ def test_a_mode_counts_only_with_min_count_samples():
 
 def test_oracle_covers_all_modes_near_the_finite_sample_kl_floor(stacked):
     generated = stacked.sample(PROTOCOL_SAMPLES, torch.Generator().manual_seed(1))
-    values = StackedModesMetric()(generated, generated, stacked).values
+    values = built(METRICS, "stacked_modes")(generated, generated, stacked).values
     assert values["oracle_modes_covered"] >= 995
     floor = (MODES - 1) / (2 * PROTOCOL_SAMPLES)  # E KL of a uniform histogram of N draws
     assert floor < values["oracle_mode_kl"] < 1.5 * floor
@@ -63,7 +66,7 @@ def test_oracle_covers_all_modes_near_the_finite_sample_kl_floor(stacked):
 
 def test_collapsed_generator_covers_only_its_modes_while_the_oracle_covers_all(stacked):
     collapsed = stacks_of_digits_below(stacked, 5, PROTOCOL_SAMPLES, seed=2)
-    result = StackedModesMetric()(collapsed, collapsed, stacked)
+    result = built(METRICS, "stacked_modes")(collapsed, collapsed, stacked)
     assert 125 <= result.values["modes_covered"] <= 135  # 5^3 true modes, a few misread ones
     assert result.values["mode_kl"] > 0.95 * math.log(MODES / 125)
     assert result.values["oracle_modes_covered"] >= 995
@@ -72,19 +75,19 @@ def test_collapsed_generator_covers_only_its_modes_while_the_oracle_covers_all(s
 
 def test_without_min_count_classifier_errors_inflate_the_collapsed_count(stacked):
     collapsed = stacks_of_digits_below(stacked, 5, PROTOCOL_SAMPLES, seed=2)
-    raw = StackedModesMetric(min_count=1)(collapsed, collapsed, stacked).values["modes_covered"]
+    raw = built(METRICS, "stacked_modes", min_count=1)(collapsed, collapsed, stacked).values["modes_covered"]
     assert raw > 150
 
 
 def test_mode_counting_needs_stacked_digits():
-    digits = DigitsDataset(size=16)
+    digits = built(DATASETS, "digits", size=16)
     images = digits.sample(10, torch.Generator().manual_seed(0))
     with pytest.raises(GenbenchError, match="stacked_digits"):
-        StackedModesMetric()(images, images, digits)
+        built(METRICS, "stacked_modes")(images, images, digits)
 
 
 def test_protocol_states_min_count_and_the_classifier_weights():
-    protocol = StackedModesMetric(min_count=7).protocol()
+    protocol = built(METRICS, "stacked_modes", min_count=7).protocol()
     assert protocol["metric"] == "stacked_modes"
     assert protocol["min_count"] == 7
     assert protocol["feature_extractor"] == "stacked-digits-cnn"

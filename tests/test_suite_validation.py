@@ -107,6 +107,18 @@ BAD_SUITES = [
         "'optimiser' is not a grid key; grid keys: loss",
     ),
     (suite_with({"loss": ""}), 1, "loss", "training needs a loss"),
+    (
+        suite_with({}, "report:\n  metric: heldout_kl\n"),
+        9,
+        "report.metric",
+        "'heldout_kl' has no better direction; choose one of: ",
+    ),
+    (
+        suite_with({}, "report:\n  success: {metric: modes_coverd, threshold: 8}\n"),
+        9,
+        "report.success.metric",
+        "'modes_coverd' is not a result key of any metric",
+    ),
 ]
 
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.distributions import Normal
 
-from genbench.data.digits import DigitsDataset
+from genbench.catalog import DATASETS, METRICS, MODELS
 from genbench.errors import GenbenchError
 from genbench.losses.vae import BetaVae, Elbo, elbo_terms, gaussian_kl
 from genbench.metrics.keys import (
@@ -23,23 +23,17 @@ from genbench.metrics.keys import (
     KEY_VAE_GRAD_NORM,
     KEY_VAE_LOSS,
 )
-from genbench.metrics.vae import ImportanceWeightedLikelihood, VaeMetric, iwae_bound, log_importance_weights
+from genbench.metrics.vae import iwae_bound, log_importance_weights
 from genbench.models.checkpoint import networks_of
-from genbench.models.dcgan import build_dcgan
 from genbench.models.parts import VaeParts
-from genbench.models.vae import (
-    MIN_STD,
-    BernoulliDecoder,
-    GaussianDecoder,
-    GaussianEncoder,
-    build_vae_conv,
-    build_vae_mlp,
-)
+from genbench.models.vae import MIN_STD, BernoulliDecoder, GaussianDecoder, GaussianEncoder
 from genbench.spec import ComponentSpec, TrainSpec, TrialSpec
 from genbench.train.build import TrialParts
 from genbench.train.evaluation import generate
 from genbench.train.loop import Divergence
 from genbench.train.vae import SIGNALS, vae_training_events
+
+from .components import built
 
 CPU = torch.device("cpu")
 
@@ -95,8 +89,10 @@ def test_elbo_and_beta_vae_objectives_weight_the_kl_by_beta():
     ]
     elbo_loss = sum(r + k for r, k in expected) / 2
     beta_loss = sum(r + 4.0 * k for r, k in expected) / 2
-    assert Elbo().loss(terms, update=0).item() == pytest.approx(elbo_loss, rel=1e-12)
-    assert BetaVae(beta=4.0).loss(terms, update=0).item() == pytest.approx(beta_loss, rel=1e-12)
+    assert Elbo(warmup_steps=0).loss(terms, update=0).item() == pytest.approx(elbo_loss, rel=1e-12)
+    assert BetaVae(beta=4.0, warmup_steps=0).loss(terms, update=0).item() == pytest.approx(
+        beta_loss, rel=1e-12
+    )
 
 
 def test_gaussian_kl_in_closed_form():
@@ -135,7 +131,7 @@ def test_gaussian_decoder_scale_has_a_floor():
 def test_kl_warm_up_ramps_linearly_from_zero_to_beta():
     objective = BetaVae(beta=4.0, warmup_steps=10)
     assert [objective.kl_weight(update) for update in (0, 5, 10, 50)] == [0.0, 2.0, 4.0, 4.0]
-    assert Elbo().kl_weight(0) == 1.0
+    assert Elbo(warmup_steps=0).kl_weight(0) == 1.0
     assert Elbo(warmup_steps=4).kl_weight(1) == 0.25
 
 
@@ -160,10 +156,10 @@ def test_iwae_bound_with_one_sample_is_the_elbo_in_expectation():
     assert iwae == pytest.approx(elbo, abs=0.05)
 
 
-@pytest.mark.parametrize("builder", [build_vae_mlp, build_vae_conv])
+@pytest.mark.parametrize("model", ["vae_mlp", "vae_conv"])
 @pytest.mark.parametrize("side", [16, 32, 64])
-def test_vae_generates_images_in_minus_one_to_one(builder, side):
-    parts = builder((3, side, side), latent_dim=4, likelihood="gaussian")
+def test_vae_generates_images_in_minus_one_to_one(model, side):
+    parts = built(MODELS, model, (3, side, side), latent_dim=4, likelihood="gaussian")
     samples = generate(parts, parts.latents(5, rng()), (3, side, side))
     assert samples.shape == (5, 3, side, side) and samples.abs().max() <= 1
     assert parts.discriminator is None and parts.generator is parts.decoder
@@ -171,25 +167,25 @@ def test_vae_generates_images_in_minus_one_to_one(builder, side):
 
 
 def test_mlp_vae_fits_vector_data():
-    parts = build_vae_mlp((2,), latent_dim=2)
+    parts = built(MODELS, "vae_mlp", (2,), latent_dim=2)
     mean, log_var = parts.encoder(torch.randn(6, 2))
     assert mean.shape == log_var.shape == (6, 2)
     assert parts.decoder.log_likelihood(torch.rand(6, 2) * 2 - 1, mean).shape == (6,)
 
 
 def test_checkpoints_hold_encoder_and_decoder():
-    assert set(networks_of(build_vae_mlp((1, 8, 8)))) == {"encoder", "decoder"}
+    assert set(networks_of(built(MODELS, "vae_mlp", (1, 8, 8)))) == {"encoder", "decoder"}
 
 
 def test_vae_metrics_refuse_a_gan():
-    gan = build_dcgan((1, 16, 16), latent_dim=4, base_channels=4)
+    gan = built(MODELS, "dcgan", (1, 16, 16), latent_dim=4, base_channels=4)
     with pytest.raises(GenbenchError, match="measures a VAE"):
-        VaeMetric()(torch.zeros(2, 1, 16, 16), torch.zeros(2, 1, 16, 16), None, networks=gan)
+        built(METRICS, "vae")(torch.zeros(2, 1, 16, 16), torch.zeros(2, 1, 16, 16), None, networks=gan)
 
 
 # --- training on digits ---------------------------------------------------------------------
 
-DIGITS = DigitsDataset(size=16)
+DIGITS = built(DATASETS, "digits", size=16)
 REFERENCE = DIGITS.reference(450, rng(7))
 SMALL_MLP = {"latent_dim": 8, "hidden": 64, "depth": 1}
 
@@ -207,7 +203,7 @@ def spec(steps: int, eval_every: int, optimizer: ComponentSpec | None = None) ->
 
 
 def train(parts: VaeParts, trial: TrialSpec, objective=None) -> list:
-    trial_parts = TrialParts(DIGITS, parts, objective or Elbo(), penalty=None, metrics={})
+    trial_parts = TrialParts(DIGITS, parts, objective or Elbo(warmup_steps=0), penalty=None, metrics={})
     schedule = {
         trial.train.steps,
         *range(trial.train.eval_every, trial.train.steps + 1, trial.train.eval_every),
@@ -230,15 +226,15 @@ class ConstantLogits(nn.Module):
 def trained():
     """(VAE before training's held-out metrics, trained VAE, its training events)."""
     torch.manual_seed(0)
-    parts = build_vae_mlp(DIGITS.shape, **SMALL_MLP)
-    before = VaeMetric()(None, REFERENCE, DIGITS, networks=parts).values
+    parts = built(MODELS, "vae_mlp", DIGITS.shape, **SMALL_MLP)
+    before = built(METRICS, "vae")(None, REFERENCE, DIGITS, networks=parts).values
     events = train(parts, spec(steps=120, eval_every=60))
     return before, parts, events
 
 
 def test_short_training_on_digits_improves_heldout_elbo(trained):
     before, parts, events = trained
-    after = VaeMetric()(None, REFERENCE, DIGITS, networks=parts).values
+    after = built(METRICS, "vae")(None, REFERENCE, DIGITS, networks=parts).values
     assert [step for step, _ in events] == [60, 120]
     assert set(events[-1][1]) == {KEY_VAE_LOSS, KEY_RECONSTRUCTION, KEY_KL, KEY_BETA, KEY_VAE_GRAD_NORM}
     assert events[-1][1][KEY_VAE_LOSS] < events[0][1][KEY_VAE_LOSS]
@@ -247,11 +243,9 @@ def test_short_training_on_digits_improves_heldout_elbo(trained):
 
 def test_iwae_bound_is_at_least_the_elbo_and_grows_with_k(trained):
     _, parts, _ = trained
-    elbo = VaeMetric()(None, REFERENCE, DIGITS, networks=parts).values[KEY_HELDOUT_ELBO]
+    elbo = built(METRICS, "vae")(None, REFERENCE, DIGITS, networks=parts).values[KEY_HELDOUT_ELBO]
     bounds = [
-        ImportanceWeightedLikelihood(k=k)(None, REFERENCE, DIGITS, networks=parts).values[
-            KEY_IWAE_LOG_LIKELIHOOD
-        ]
+        built(METRICS, "iwae", k=k)(None, REFERENCE, DIGITS, networks=parts).values[KEY_IWAE_LOG_LIKELIHOOD]
         for k in (1, 5, 50)
     ]
     assert bounds[0] == pytest.approx(elbo, abs=0.5)
@@ -261,11 +255,11 @@ def test_iwae_bound_is_at_least_the_elbo_and_grows_with_k(trained):
 def test_active_units_drop_when_the_decoder_ignores_z(trained):
     _, normal, _ = trained
     torch.manual_seed(0)
-    collapsing = build_vae_mlp(DIGITS.shape, **SMALL_MLP)
+    collapsing = built(MODELS, "vae_mlp", DIGITS.shape, **SMALL_MLP)
     collapsing.decoder = BernoulliDecoder(ConstantLogits(DIGITS.shape))
     train(collapsing, spec(steps=100, eval_every=100))
     active = {
-        name: VaeMetric()(None, REFERENCE, DIGITS, networks=parts).values[KEY_ACTIVE_UNITS]
+        name: built(METRICS, "vae")(None, REFERENCE, DIGITS, networks=parts).values[KEY_ACTIVE_UNITS]
         for name, parts in (("normal", normal), ("collapsed", collapsing))
     }
     assert active["normal"] >= 4
@@ -274,7 +268,7 @@ def test_active_units_drop_when_the_decoder_ignores_z(trained):
 
 def test_warm_up_shows_in_the_beta_signal():
     torch.manual_seed(0)
-    events = train(build_vae_mlp(DIGITS.shape, **SMALL_MLP), spec(20, 10), Elbo(warmup_steps=20))
+    events = train(built(MODELS, "vae_mlp", DIGITS.shape, **SMALL_MLP), spec(20, 10), Elbo(warmup_steps=20))
     betas = [signals[KEY_BETA] for _, signals in events]
     assert betas == pytest.approx([sum(range(10)) / 10 / 20, sum(range(10, 20)) / 10 / 20])
 
@@ -283,7 +277,7 @@ def test_vae_training_is_deterministic():
     runs = []
     for _ in range(2):
         torch.manual_seed(0)
-        runs.append(train(build_vae_mlp(DIGITS.shape, **SMALL_MLP), spec(10, 5)))
+        runs.append(train(built(MODELS, "vae_mlp", DIGITS.shape, **SMALL_MLP), spec(10, 5)))
     assert runs[0] == runs[1]
     assert list(runs[0][0][1]) == list(SIGNALS)
 
@@ -291,6 +285,7 @@ def test_vae_training_is_deterministic():
 def test_vae_divergence_is_reported():
     torch.manual_seed(0)
     events = train(
-        build_vae_mlp(DIGITS.shape, **SMALL_MLP), spec(30, 30, ComponentSpec(name="sgd", params={"lr": 1e30}))
+        built(MODELS, "vae_mlp", DIGITS.shape, **SMALL_MLP),
+        spec(30, 30, ComponentSpec(name="sgd", params={"lr": 1e30})),
     )
     assert len(events) == 1 and isinstance(events[0], Divergence)

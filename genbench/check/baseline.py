@@ -35,10 +35,10 @@ from typing import Any, Literal
 from pydantic import Field, FiniteFloat, ValidationError, field_validator, model_validator
 
 from genbench.atomic import write_json_atomically
+from genbench.catalog import HIGHER_IS_BETTER
 from genbench.check.protocol import spec_protocol, weights_sha256
 from genbench.clock import utc_now
 from genbench.errors import GenbenchError
-from genbench.metrics.keys import HIGHER_IS_BETTER
 from genbench.records import TrialRecord, TrialStatus
 from genbench.replicates import SEED_KEY, Summary, cell_key, protocol_key
 from genbench.settings import StrictModel, Tolerance

@@ -62,7 +62,7 @@ class DigitsDataset:
 
     mode_centres = None
 
-    def __init__(self, size: int = 16, split_seed: int = 0, test_fraction: float = 0.25) -> None:
+    def __init__(self, size: int, split_seed: int, test_fraction: float) -> None:
         self.train, self.test = digit_splits(size, split_seed, test_fraction)
         self.shape = (1, size, size)
 
@@ -87,7 +87,7 @@ class StackedDigitsDataset:
     mode_centres = None
     num_modes = DIGIT_CLASSES**STACK_DEPTH
 
-    def __init__(self, size: int = 16, split_seed: int = 0, test_fraction: float = 0.25) -> None:
+    def __init__(self, size: int, split_seed: int, test_fraction: float) -> None:
         self.train, self.test = digit_splits(size, split_seed, test_fraction)
         self.shape = (STACK_DEPTH, size, size)
 

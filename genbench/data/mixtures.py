@@ -33,14 +33,14 @@ class GaussianMixture:
 
 
 class RingMixture(GaussianMixture):
-    def __init__(self, modes: int = 8, radius: float = 2.0, std: float = 0.02) -> None:
+    def __init__(self, modes: int, radius: float, std: float) -> None:
         angles = 2 * math.pi * torch.arange(modes, dtype=torch.float64) / modes
         centres = radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
         super().__init__(centres, std)
 
 
 class GridMixture(GaussianMixture):
-    def __init__(self, side: int = 5, spacing: float = 2.0, std: float = 0.05) -> None:
+    def __init__(self, side: int, spacing: float, std: float) -> None:
         offsets = (torch.arange(side, dtype=torch.float64) - (side - 1) / 2) * spacing
         rows, columns = torch.meshgrid(offsets, offsets, indexing="ij")
         super().__init__(torch.stack([rows.reshape(-1), columns.reshape(-1)], dim=1), std)

@@ -75,7 +75,7 @@ class WassersteinClipLoss(WassersteinLoss):
     """WGAN: the Wasserstein loss with the critic's weights clipped to [-clip, clip] after each
     update (Arjovsky et al. 2017)."""
 
-    def __init__(self, clip: float = 0.01) -> None:
+    def __init__(self, clip: float) -> None:
         self.after_discriminator_update = (WeightClipping(clip),)
 
 
@@ -83,7 +83,7 @@ class WassersteinGradientPenaltyLoss(WassersteinLoss):
     """WGAN-GP: the Wasserstein loss with the gradient penalty, weighted by ``gp_weight``
     (Gulrajani et al. 2017)."""
 
-    def __init__(self, gp_weight: float = 10.0) -> None:
+    def __init__(self, gp_weight: float) -> None:
         self.discriminator_terms = (GradientPenalty(gp_weight),)
 
 

@@ -35,7 +35,7 @@ class R1Penalty:
     for GANs do actually converge?"): it pushes the discriminator towards zero gradient on the data
     manifold, which stabilises training near equilibrium."""
 
-    def __init__(self, gamma: float = 10.0) -> None:
+    def __init__(self, gamma: float) -> None:
         self.gamma = gamma
 
     def __call__(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -51,7 +51,7 @@ class GradientPenalty:
     The interpolation weights come from the global RNG, which the trial seeds.
     """
 
-    def __init__(self, weight: float = 10.0) -> None:
+    def __init__(self, weight: float) -> None:
         self.weight = weight
 
     def __call__(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -66,7 +66,7 @@ class WeightClipping:
     """Clips every discriminator parameter to [-clip, clip] after an update, the original WGAN's
     crude way to keep the critic roughly Lipschitz (Arjovsky et al. 2017)."""
 
-    def __init__(self, clip: float = 0.01) -> None:
+    def __init__(self, clip: float) -> None:
         self.clip = clip
 
     @torch.no_grad()

@@ -57,7 +57,7 @@ def elbo_terms(networks: VaeParts, x: torch.Tensor, generator: torch.Generator) 
 class VaeObjective:
     """Minimise reconstruction + w(t) * KL, with w(t) = beta * min(1, t / warmup_steps)."""
 
-    def __init__(self, beta: float = 1.0, warmup_steps: int = 0) -> None:
+    def __init__(self, beta: float, warmup_steps: int) -> None:
         self.beta = beta
         self.warmup_steps = warmup_steps
 
@@ -74,12 +74,12 @@ class VaeObjective:
 class Elbo(VaeObjective):
     """The negative ELBO (Kingma & Welling 2014), optionally with KL warm-up."""
 
-    def __init__(self, warmup_steps: int = 0) -> None:
+    def __init__(self, warmup_steps: int) -> None:
         super().__init__(beta=1.0, warmup_steps=warmup_steps)
 
 
 class BetaVae(VaeObjective):
     """beta-VAE (Higgins et al. 2017): the KL term weighted by ``beta``."""
 
-    def __init__(self, beta: float = 4.0, warmup_steps: int = 0) -> None:
+    def __init__(self, beta: float, warmup_steps: int) -> None:
         super().__init__(beta=beta, warmup_steps=warmup_steps)

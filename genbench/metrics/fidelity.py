@@ -45,9 +45,6 @@ from genbench.metrics.keys import (
 )
 from genbench.metrics.prdc import precision_recall_density_coverage
 
-#: torch-fidelity's default seed of the inception score's shuffle and KID's subsets
-TORCH_FIDELITY_SEED = 2020
-
 
 class FidelityMetric:
     """What the four metrics share: a feature space and the features of one evaluation."""
@@ -56,10 +53,7 @@ class FidelityMetric:
     version: ClassVar[int] = 1
 
     def __init__(
-        self,
-        feature_extractor: str = "digits-cnn",
-        feature_extractor_weights_path: str | None = None,
-        batch_size: int = 64,
+        self, feature_extractor: str, feature_extractor_weights_path: str | None, batch_size: int
     ) -> None:
         self.space: FeatureSpace = feature_space(feature_extractor, feature_extractor_weights_path)
         self.batch_size = batch_size
@@ -106,7 +100,7 @@ class InceptionScore(FidelityMetric):
 
     name = "isc"
 
-    def __init__(self, splits: int = 10, seed: int = TORCH_FIDELITY_SEED, **space: Any) -> None:
+    def __init__(self, splits: int, seed: int, **space: Any) -> None:
         super().__init__(**space)
         self.splits = splits
         self.seed = seed
@@ -125,9 +119,7 @@ class InceptionScore(FidelityMetric):
 class KernelInceptionDistance(FidelityMetric):
     name = "kid"
 
-    def __init__(
-        self, subsets: int = 100, subset_size: int = 1000, seed: int = TORCH_FIDELITY_SEED, **space: Any
-    ) -> None:
+    def __init__(self, subsets: int, subset_size: int, seed: int, **space: Any) -> None:
         super().__init__(**space)
         self.subsets = subsets
         self.subset_size = subset_size
@@ -156,7 +148,7 @@ class KernelInceptionDistance(FidelityMetric):
 class PrecisionRecall(FidelityMetric):
     name = "prc"
 
-    def __init__(self, k_precision_recall: int = 3, k_density_coverage: int = 5, **space: Any) -> None:
+    def __init__(self, k_precision_recall: int, k_density_coverage: int, **space: Any) -> None:
         super().__init__(**space)
         self.k_precision_recall = k_precision_recall
         self.k_density_coverage = k_density_coverage

@@ -28,7 +28,7 @@ class ModeStatistics:
 
 
 def mode_statistics(
-    samples: torch.Tensor, centres: torch.Tensor, std: float, quality_radius: float = 3.0, min_count: int = 1
+    samples: torch.Tensor, centres: torch.Tensor, std: float, quality_radius: float, min_count: int
 ) -> ModeStatistics:
     """Assign each sample to its nearest centre and summarise coverage and balance; ``mode_kl``
     is that of the high-quality samples' histogram (log K when there is none)."""
@@ -61,7 +61,7 @@ class ModeMetric:
 
     version = 1
 
-    def __init__(self, min_count: int = 1, quality_radius: float = 3.0) -> None:
+    def __init__(self, min_count: int, quality_radius: float) -> None:
         self.min_count = min_count
         self.quality_radius = quality_radius
 

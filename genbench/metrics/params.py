@@ -13,6 +13,8 @@ FLOAT32_BYTES = 4
 FLOAT64_BYTES = 8
 #: modes of stacked digits (three digits deep), one logit each
 STACKED_MODES = 1000
+#: torch-fidelity's default seed of the inception score's shuffle and KID's subsets
+TORCH_FIDELITY_SEED = 2020
 
 
 def resolve_weights_file(path: str | None, info: ValidationInfo) -> str | None:
@@ -134,7 +136,9 @@ class FeatureSpaceParams(MetricParams):
 
 class IscParams(FeatureSpaceParams):
     splits: int = Field(10, ge=1, description="the score is the mean (and std) over this many splits")
-    seed: int = Field(2020, ge=0, description="seed of the shuffle before splitting (torch-fidelity's)")
+    seed: int = Field(
+        TORCH_FIDELITY_SEED, ge=0, description="seed of the shuffle before splitting (torch-fidelity's)"
+    )
 
 
 class KidParams(FeatureSpaceParams):
@@ -142,7 +146,7 @@ class KidParams(FeatureSpaceParams):
     subset_size: int = Field(
         1000, ge=2, description="samples per subset; clamped to the generated and reference counts"
     )
-    seed: int = Field(2020, ge=0, description="seed of the subsets (torch-fidelity's)")
+    seed: int = Field(TORCH_FIDELITY_SEED, ge=0, description="seed of the subsets (torch-fidelity's)")
 
 
 class PrcParams(FeatureSpaceParams):

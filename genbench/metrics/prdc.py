@@ -34,7 +34,7 @@ def nearest_neighbour_radii(distances: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def precision_recall_density_coverage(
-    generated: torch.Tensor, real: torch.Tensor, k_precision_recall: int = 3, k_density_coverage: int = 5
+    generated: torch.Tensor, real: torch.Tensor, k_precision_recall: int, k_density_coverage: int
 ) -> dict[str, float]:
     generated = generated.reshape(generated.shape[0], -1)
     real = real.reshape(real.shape[0], -1).to(generated)
@@ -56,7 +56,7 @@ def precision_recall_density_coverage(
 class PrdcMetric:
     version = 1
 
-    def __init__(self, k_precision_recall: int = 3, k_density_coverage: int = 5) -> None:
+    def __init__(self, k_precision_recall: int, k_density_coverage: int) -> None:
         self.k_precision_recall = k_precision_recall
         self.k_density_coverage = k_density_coverage
 

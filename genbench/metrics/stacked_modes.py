@@ -70,10 +70,10 @@ class StackedModesMetric:
 
     def __init__(
         self,
-        min_count: int = 10,
-        classifier_weights_path: str | None = None,
-        oracle_seed: int = 0,
-        batch_size: int = 1024,
+        min_count: int,
+        classifier_weights_path: str | None,
+        oracle_seed: int,
+        batch_size: int,
     ) -> None:
         self.space = feature_space(STACKED_EXTRACTOR, classifier_weights_path)
         self.min_count = min_count

@@ -101,7 +101,7 @@ class VaeMetric:
     uses_networks = True
     applies_to = staticmethod(is_vae)
 
-    def __init__(self, active_threshold: float = 0.01, seed: int = 0) -> None:
+    def __init__(self, active_threshold: float, seed: int) -> None:
         self.active_threshold = active_threshold
         self.seed = seed
 
@@ -137,7 +137,7 @@ class ImportanceWeightedLikelihood:
     uses_networks = True
     applies_to = staticmethod(is_vae)
 
-    def __init__(self, k: int = 100, seed: int = 0) -> None:
+    def __init__(self, k: int, seed: int) -> None:
         self.k = k
         self.seed = seed
 

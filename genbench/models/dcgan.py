@@ -102,10 +102,10 @@ def conv_encoder(
 
 def build_dcgan(
     data_shape: tuple[int, ...],
-    latent_dim: int = 100,
-    base_channels: int = 64,
-    generator_batch_norm: bool = True,
-    discriminator_norm: str = "batch",
+    latent_dim: int,
+    base_channels: int,
+    generator_batch_norm: bool,
+    discriminator_norm: str,
 ) -> GanParts:
     """Generator z -> image in [-1, 1]; discriminator image -> one logit per image, shape (N,)."""
     generator = nn.Sequential(

@@ -43,7 +43,7 @@ class PackedDiscriminator(nn.Module):
 
 
 def build_mlp_gan(
-    data_shape: tuple[int, ...], latent_dim: int = 2, hidden: int = 128, depth: int = 3, pack: int = 1
+    data_shape: tuple[int, ...], latent_dim: int, hidden: int, depth: int, pack: int
 ) -> GanParts:
     sample_size = math.prod(data_shape)
     generator = nn.Sequential(

@@ -69,10 +69,10 @@ def load_pretrained(
     data_shape: tuple[int, ...],
     format: str,
     path: str,
-    latent_dim: int | None = None,
-    factory: str | None = None,
-    factory_kwargs: dict[str, Any] | None = None,
-    sha256: str | None = None,
+    latent_dim: int | None,
+    factory: str | None,
+    factory_kwargs: dict[str, Any],
+    sha256: str | None,
 ) -> Any:
     """A saved generator mapping z of shape (N, latent_dim) to samples, evaluated untrained.
 
@@ -81,7 +81,7 @@ def load_pretrained(
     if format == "checkpoint":
         return load_checkpoint(path, data_shape)
     try:
-        generator = GENERATOR_LOADERS[format](path, factory, factory_kwargs or {})
+        generator = GENERATOR_LOADERS[format](path, factory, factory_kwargs)
     except GenbenchError:
         raise
     except Exception as error:

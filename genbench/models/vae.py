@@ -94,10 +94,10 @@ DECODERS = {"bernoulli": BernoulliDecoder, "gaussian": GaussianDecoder}
 
 def build_vae_mlp(
     data_shape: tuple[int, ...],
-    latent_dim: int = 16,
-    hidden: int = 256,
-    depth: int = 2,
-    likelihood: str = "bernoulli",
+    latent_dim: int,
+    hidden: int,
+    depth: int,
+    likelihood: str,
 ) -> VaeParts:
     """MLP encoder and decoder over the flattened data, for any data shape."""
     size = math.prod(data_shape)
@@ -110,9 +110,9 @@ def build_vae_mlp(
 
 def build_vae_conv(
     data_shape: tuple[int, ...],
-    latent_dim: int = 32,
-    base_channels: int = 32,
-    likelihood: str = "bernoulli",
+    latent_dim: int,
+    base_channels: int,
+    likelihood: str,
 ) -> VaeParts:
     """DCGAN-shaped convolutional encoder and decoder, without normalisation layers, so that a
     trained VAE's held-out ELBO does not depend on batch statistics."""

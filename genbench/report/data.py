@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from genbench.catalog import HIGHER_IS_BETTER, OUTPUTS
 from genbench.errors import GenbenchError
-from genbench.metrics.keys import HIGHER_IS_BETTER, KEY_MODES_COVERED
+from genbench.metrics.keys import KEY_MODES_COVERED
 from genbench.records import RunInfo, TrialRecord
 from genbench.replicates import SEED_KEY, configuration_keys, group_label
 from genbench.settings import ReportSettings, SuccessCriterion
@@ -95,7 +96,7 @@ def load_report_data(
         run_info=run_info,
         settings=settings,
         metric=headline,
-        higher_is_better=HIGHER_IS_BETTER.get(headline, True),
+        higher_is_better=ranking_direction(headline, "--metric" if metric else "report.metric", metrics),
         group_keys=group_keys,
         groups=list(dict.fromkeys(trials[GROUP])) if len(trials) else [],
         trials=trials,
@@ -106,7 +107,7 @@ def load_report_data(
             tid for tid in run_info.trial_ids if tid not in recorded and tid not in loaded.damaged
         ],
         damaged=loaded.damaged,
-        success=resolve_success(settings.success, store, records),
+        success=resolve_success(settings.success, store, records, metrics),
         metric_note=metric_note,
     )
 
@@ -132,6 +133,18 @@ def headline_metric(asked: str | None, configured: str, metrics: list[str]) -> t
     return (
         fallback,
         f"report.metric '{configured}' is not among the final metrics; showing {fallback} instead",
+    )
+
+
+def ranking_direction(metric: str, setting: str, metrics: list[str]) -> bool:
+    """Whether higher values of ``metric`` are better. Groups, seeds and successes are ranked by
+    it, so a metric without a declared direction is an error rather than a guess."""
+    if metric in HIGHER_IS_BETTER:
+        return HIGHER_IS_BETTER[metric]
+    problem = "has no better direction" if metric in OUTPUTS else "is not a result key genbench declares"
+    choices = [key for key in metrics if key in HIGHER_IS_BETTER] or list(HIGHER_IS_BETTER)
+    raise GenbenchError(
+        f"{setting} '{metric}' {problem}, so a report cannot rank by it; choose one of: {', '.join(choices)}"
     )
 
 
@@ -179,11 +192,11 @@ def curves_frame(store: RunStore, trials: pd.DataFrame, group_keys: list[str]) -
 
 
 def resolve_success(
-    criterion: SuccessCriterion | None, store: RunStore, records: list[TrialRecord]
+    criterion: SuccessCriterion | None, store: RunStore, records: list[TrialRecord], metrics: list[str]
 ) -> Success | None:
     """The suite's criterion; without one, "all true modes covered" where the modes are known."""
     if criterion is not None:
-        better = HIGHER_IS_BETTER.get(criterion.metric, True)
+        better = ranking_direction(criterion.metric, "report.success.metric", metrics)
         sign = ">=" if better else "<="
         return Success(
             metric=criterion.metric,

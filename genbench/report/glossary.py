@@ -1,47 +1,42 @@
 """What every number and axis in a report means: axis labels with units, and the glossary's terms.
 
-Defined once here so the tables, the figures and the glossary cannot drift apart. Each definition
-says how the number is computed from the stored results and names the paper it comes from.
-Torch-free.
+Defined once so the tables, the figures and the glossary cannot drift apart: a metric's label,
+direction and meaning come from its declaration in ``genbench.catalog``; the training signals' labels
+and the report's own terms are here. Each definition says how the number is computed from the stored
+results and names the paper it comes from. Torch-free.
 """
 
 from __future__ import annotations
 
+from genbench.catalog import OUTPUTS
 from genbench.metrics import keys
 
-#: axis label of each metric, with its unit
-METRIC_LABELS: dict[str, str] = {
-    keys.KEY_HQ_FRACTION: "high-quality samples (fraction)",
-    keys.KEY_MODES_COVERED: "modes covered (count)",
-    keys.KEY_MODE_KL: "mode KL to uniform (nats)",
-    keys.KEY_PRECISION: "precision (fraction)",
-    keys.KEY_RECALL: "recall (fraction)",
-    keys.KEY_DENSITY: "density (ratio)",
-    keys.KEY_COVERAGE: "coverage (fraction)",
+#: axis label of each training signal (curves, not final values), with its unit
+SIGNAL_LABELS: dict[str, str] = {
     keys.KEY_GENERATOR_LOSS: "generator loss",
     keys.KEY_DISCRIMINATOR_LOSS: "discriminator loss",
     keys.KEY_GENERATOR_GRAD_NORM: "generator gradient norm",
     keys.KEY_DISCRIMINATOR_GRAD_NORM: "discriminator gradient norm",
     keys.KEY_D_INPUT_GRAD_NORM_REAL: "||grad_x D(x)||, real samples",
     keys.KEY_D_INPUT_GRAD_NORM_FAKE: "||grad_x D(x)||, generated samples",
-    keys.KEY_TRAIN_SECONDS: "training time (s)",
-    keys.KEY_EVAL_SECONDS: "evaluation time (s)",
-    keys.KEY_SAMPLES_PER_SECOND: "throughput (samples/s)",
-    keys.KEY_PEAK_MEMORY_MB: "peak memory (MiB)",
 }
 
 STEP_LABEL = "generator step"
 
 
 def metric_label(metric: str) -> str:
-    return METRIC_LABELS.get(metric, metric)
+    declared = OUTPUTS.get(metric)
+    return declared.label if declared else SIGNAL_LABELS.get(metric, metric)
 
 
 def direction(metric: str) -> str:
-    better = keys.HIGHER_IS_BETTER.get(metric)
-    if better is None:
-        return "no declared direction"
-    return "higher is better" if better else "lower is better"
+    declared = OUTPUTS.get(metric)
+    return declared.direction.value if declared else "no declared direction"
+
+
+def terms(metrics: list[str]) -> tuple[tuple[str, str], ...]:
+    """The report's terms, then the meaning of each of ``metrics`` that is declared."""
+    return (*TERMS, *((metric, OUTPUTS[metric].meaning) for metric in metrics if metric in OUTPUTS))
 
 
 #: (term, definition) in the order a reader meets them in the report
@@ -157,24 +152,5 @@ TERMS: tuple[tuple[str, str], ...] = (
         "With fewer than 5 seeds on a side a rank test can hardly reach significance (3 vs 3 seeds: "
         "the smallest possible two-sided p is 0.1), so 'no significant difference' means 'not "
         "enough seeds to tell', not 'equal'.",
-    ),
-    (
-        "hq_fraction, modes_covered, mode_kl",
-        "Mode metrics of 2-D mixtures (Srivastava et al. 2017, VEEGAN; Lin et al. 2018, PacGAN): a "
-        "sample is high quality within 3 standard deviations of its nearest true mode; a mode is "
-        "covered when enough high-quality samples fall on it; mode_kl is the KL divergence (nats) "
-        "from the high-quality samples' histogram over the modes to the uniform one.",
-    ),
-    (
-        "precision, recall",
-        "Improved precision and recall (Kynkäänniemi et al. 2019): the share of generated samples "
-        "inside the real data's k-nearest-neighbour manifold, and the share of real samples inside "
-        "the generated one.",
-    ),
-    (
-        "density, coverage",
-        "Naeem et al. 2020: density counts how many real neighbourhoods contain each generated "
-        "sample (1 on average when the distributions match; above 1 when samples crowd where the "
-        "data is dense); coverage is the share of real neighbourhoods containing a generated sample.",
     ),
 )

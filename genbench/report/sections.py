@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from genbench.metrics.keys import HIGHER_IS_BETTER
 from genbench.records import TrialStatus
 from genbench.report import glossary, tables
 from genbench.report.data import ReportData
@@ -77,7 +76,7 @@ def report_blocks(data: ReportData, results: Results) -> list[Block]:
     blocks += damaged(data)
     blocks += settings(data)
     blocks += environment(data)
-    blocks += [Heading("Glossary"), Definitions(glossary.TERMS)]
+    blocks += [Heading("Glossary"), Definitions(glossary.terms(data.metrics))]
     return blocks
 
 
@@ -155,8 +154,6 @@ def comparison(data: ReportData, results: Results, shown: dict[str, pd.DataFrame
         "protocol: dataset and evaluation set) are compared; the row marked 'reference' is the "
         "reference of the groups that share its protocol."
     )
-    if data.metric not in HIGHER_IS_BETTER:
-        text += f" {data.metric} declares no better direction; 'better' here means higher."
     blocks: list[Block] = [Heading("Pairwise comparison"), Paragraph(text)]
     frame = results.comparison
     if frame.empty or (frame["verdict"] == REFERENCE).all():

@@ -1,9 +1,9 @@
 """Cross-checks of a suite's trials against the registries and this machine, before anything trains.
 
 Each setting may be valid alone and the trial still impossible: a GAN loss on a VAE, two metrics
-that write the same key, a report that names a key the grid lacks, more evaluations than a study
-could want, or samples that cannot fit in memory. Each check raises a ``SuiteProblem`` at the trial
-path to change; the loader names the file's line.
+that write the same key, a report that names a key the grid lacks or ranks by a metric without a
+better direction, more evaluations than a study could want, or samples that cannot fit in memory.
+Each check raises a ``SuiteProblem`` at the trial path to change; the loader names the file's line.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from genbench.catalog import DATASETS, LOSSES, METRICS, MODELS
-from genbench.registry import Registry, is_user_reference
+from genbench.registry import Direction, Registry, is_user_reference
 from genbench.settings import ReportSettings, physical_memory_bytes, short
 from genbench.spec import ComponentSpec, TrainSpec, TrialSpec
 from genbench.suite.paths import Path_, SuiteProblem, dotted
@@ -38,6 +38,26 @@ def check_report_keys(report: ReportSettings, grid_keys: list[str]) -> None:
                 )
 
 
+def check_report_metrics(report: ReportSettings) -> None:
+    """The report ranks groups by its headline metric and trials by the success criterion's, so
+    neither may be a key declared without a better direction; a success metric must also be one
+    that a metric writes (else no trial could reach it). A headline that no trial records is left
+    to the report, which falls back to another metric and says so."""
+    declared = METRICS.outputs()
+    ranked = ", ".join(key for key, output in declared.items() if output.direction is not Direction.NONE)
+    named: dict[Path_, str] = {("report", "metric"): report.metric}
+    if report.success is not None:
+        named[("report", "success", "metric")] = report.success.metric
+    for path, metric in named.items():
+        if metric in declared and declared[metric].direction is Direction.NONE:
+            raise SuiteProblem(path, f"'{metric}' has no better direction; choose one of: {ranked}")
+    if report.success is not None and report.success.metric not in declared:
+        raise SuiteProblem(
+            ("report", "success", "metric"),
+            f"'{short(report.success.metric)}' is not a result key of any metric; choose one of: {ranked}",
+        )
+
+
 def check_family(model: ComponentSpec, loss: ComponentSpec) -> None:
     """A GAN loss cannot train a VAE, nor a VAE objective a GAN."""
     if is_user_reference(model.name) or is_user_reference(loss.name):
@@ -57,7 +77,7 @@ def check_metric_outputs(metrics: tuple[ComponentSpec, ...]) -> None:
     written: dict[str, str] = {}
     for index, metric in enumerate(metrics):
         outputs = () if is_user_reference(metric.name) else METRICS.get(metric.name).outputs
-        for key in outputs:
+        for key in (output.key for output in outputs):
             if key in written:
                 raise SuiteProblem(
                     ("metrics", index),

@@ -29,6 +29,7 @@ from genbench.suite.checks import (
     check_memory,
     check_metric_outputs,
     check_report_keys,
+    check_report_metrics,
 )
 from genbench.suite.grid import (
     NAMED_KEYS,
@@ -211,6 +212,7 @@ class SuiteLoader:
         grid = read_grid(data.get("grid"))
         grid_keys = [path for key in grid for path in zipped_paths(key)]
         check_report_keys(report, grid_keys)
+        check_report_metrics(report)
         check_trial_count(grid, self.max_trials)
         base = {key: data[key] for key in TRIAL_KEYS if key in data}
         self.check_overridden_base(base, grid_keys)
