@@ -80,20 +80,20 @@ def run(
 
     try:
         from genbench.runner import run_suite
+        from genbench.suite import load_suite
 
         if check is not None and reuse_stale:
             raise GenbenchError(
                 "--check compares only results of the current code; drop --reuse-stale to rerun stale trials"
             )
         outcome = run_suite(
-            suite,
+            load_suite(suite, max_trials=max_trials),
             out,
             device=device,
             quiet=quiet,
             workers=workers,
             reuse_stale=reuse_stale,
             force=force,
-            max_trials=max_trials,
         )
         typer.echo(outcome.summary_line(), err=True)
         typer.echo(str(outcome.run_dir / "results.csv"))

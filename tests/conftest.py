@@ -38,11 +38,12 @@ def write_suite(tmp_path: Path):
     return write
 
 
-def run_dir_of(*args, **kwargs) -> Path:
-    """``run_suite``'s run folder. ``workers=1`` runs in this process (a worker process costs a
-    torch import); the command line's tests cover worker processes."""
+def run_dir_of(suite_path: Path, *args, **kwargs) -> Path:
+    """The run folder of ``run_suite`` on the suite at ``suite_path``. ``workers=1`` runs in this
+    process (a worker process costs a torch import); the command line's tests cover worker processes."""
     from genbench.runner import run_suite
+    from genbench.suite import load_suite
 
     if kwargs.get("workers") == 1:
         kwargs["in_process"] = True
-    return run_suite(*args, **kwargs).run_dir
+    return run_suite(load_suite(suite_path), *args, **kwargs).run_dir

@@ -14,6 +14,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -21,7 +22,6 @@ import genbench
 from genbench.clock import utc_now, utc_stamp
 from genbench.code_identity import CodeIdentity, code_identities, genbench_source_hash
 from genbench.errors import GenbenchError
-from genbench.limits import DEFAULT_MAX_TRIALS
 from genbench.records import DONE_STATUSES, RunInfo, RunSettings, TrialRecord, TrialStatus
 from genbench.runner.batch import TrialBatch
 from genbench.runner.executors import Executor, InlineExecutor, ProcessPoolRunner
@@ -29,7 +29,10 @@ from genbench.runner.interrupts import interrupt_flag
 from genbench.runner.progress import SuiteProgress, trial_label
 from genbench.spec import Trial
 from genbench.store import TRIALS_DIR, DamagedFile, RunStore
-from genbench.suite import Suite, load_suite
+
+if TYPE_CHECKING:
+    # the runner is handed a loaded suite: it reads no YAML (the suite stage sits above it)
+    from genbench.suite import Suite
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -184,7 +187,7 @@ def open_run_folder(run_dir: Path, suite: Suite, force: bool, console: Console) 
 
 
 def run_suite(
-    suite_path: Path | str,
+    suite: Suite,
     out_dir: Path | str | None = None,
     device: str = "auto",
     quiet: bool = False,
@@ -193,7 +196,6 @@ def run_suite(
     *,
     reuse_stale: bool = False,
     force: bool = False,
-    max_trials: int = DEFAULT_MAX_TRIALS,
     in_process: bool = False,
 ) -> RunOutcome:
     """Run every trial of the suite not yet done in ``out_dir`` by the current code.
@@ -203,7 +205,6 @@ def run_suite(
     """
     if workers is not None and workers < 1:
         raise GenbenchError(f"--workers must be at least 1, got {workers}")
-    suite = load_suite(suite_path, max_trials=max_trials)
     device = resolve_device(device)
     console = console or Console(stderr=True, quiet=quiet)
     #: what changes the meaning of the results is said even when quiet
