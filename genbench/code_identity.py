@@ -76,7 +76,10 @@ def genbench_source_hash() -> str:
 def module_identity(module_name: str) -> str:
     """Hash of the source of ``module_name``'s top-level package (or of the module's own file)."""
     top_level = module_name.split(".")[0]
-    spec = importlib.util.find_spec(top_level)
+    try:
+        spec = importlib.util.find_spec(top_level)
+    except (ImportError, ValueError):
+        spec = None  # the trial itself will fail to import it, with a clear error
     if spec is None or spec.origin in (None, "built-in", "frozen"):
         return "unknown (no source file)"
     origin = Path(spec.origin)
