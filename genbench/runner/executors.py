@@ -27,6 +27,7 @@ from typing import Protocol
 
 from genbench.clock import utc_now
 from genbench.code_identity import CodeIdentity
+from genbench.errors import GenbenchError
 from genbench.records import TrialStatus
 from genbench.runner.batch import TrialBatch, TrialDone, TrialProgress, failed_record, run_batch
 from genbench.runner.interrupts import install_interrupt_flag
@@ -168,6 +169,12 @@ class ProcessPoolRunner:
             for trial, code in zip(batch.trials, batch.codes, strict=True)
             if trial.id in tracker.started
         ]
+        if unfinished and not suspects:
+            # no trial had started: the workers die on their own (at start-up), and would again
+            raise GenbenchError(
+                "a worker process died before it started a trial (out of memory at start-up?); "
+                "finished trials are kept, run the suite again to resume"
+            )
         if len(suspects) == 1:
             batch, trial, code = suspects[0]
             record_worker_death(batch, trial, code, "the worker process running it died", tracker)
@@ -200,7 +207,10 @@ class ProcessPoolRunner:
 
 def describe_exit(exit_code: int | None) -> str:
     if exit_code is not None and exit_code < 0:
-        name = signal.Signals(-exit_code).name
+        try:
+            name = signal.Signals(-exit_code).name
+        except ValueError:
+            name = f"signal {-exit_code}"
         return f"its worker process was killed by {name}"
     return f"its worker process exited with code {exit_code} before the trial finished"
 
