@@ -32,7 +32,7 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, FiniteFloat, ValidationError, field_validator, model_validator
+from pydantic import Field, FiniteFloat, ValidationError, model_validator
 
 from genbench.atomic import write_json_atomically
 from genbench.catalog import HIGHER_IS_BETTER
@@ -94,25 +94,8 @@ def seed_values(seeds: list[SeedResult], metric: str) -> list[float]:
 
 class MetricRule(StrictModel):
     higher_is_better: bool
+    #: finite and >= 0 by ``Tolerance`` itself: a NaN band compares false with every change
     tolerance: Tolerance = Tolerance()
-
-    @field_validator("tolerance")
-    @classmethod
-    def finite(cls, tolerance: Tolerance) -> Tolerance:
-        problem = tolerance_problem(tolerance)
-        if problem:
-            raise ValueError(problem)
-        return tolerance
-
-
-def tolerance_problem(tolerance: Tolerance) -> str | None:
-    """What is wrong with a tolerance, if anything: an infinite band lets every change pass, and a
-    NaN one compares false with every change (``Tolerance`` alone may accept either)."""
-    for name in ("absolute", "relative"):
-        value = getattr(tolerance, name)
-        if value is not None and not (math.isfinite(value) and value >= 0):
-            return f"the {name} tolerance must be a finite number >= 0, not {value}"
-    return None
 
 
 class Baseline(StrictModel):
