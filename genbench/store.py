@@ -170,13 +170,28 @@ class RunStore:
             if (directory / name).is_file():
                 check_array_file(directory / name)
 
+    def intact_record(self, trial_id: str) -> TrialRecord | None:
+        """The trial's record once every file of the trial has been checked; None without one,
+        ``DamagedFile`` when any of them is damaged."""
+        record = self.record(trial_id)
+        if record is not None:
+            self.check_trial_files(trial_id)
+        return record
+
     def set_aside(self, trial_id: str) -> Path:
         """Move the trial's folder to ``damaged/<trial-id>.<UTC time>`` (never deleting anything,
         so the files stay for inspection) and return its new path."""
-        target = self.run_dir / DAMAGED_DIR / f"{trial_id}.{utc_stamp()}"
+        return self.move_aside(self.trial_dir(trial_id))
+
+    def set_aside_run_info(self) -> Path:
+        """Move a damaged ``run.json`` to ``damaged/run.json.<UTC time>``, like a damaged trial."""
+        return self.move_aside(self.run_dir / RUN_FILE)
+
+    def move_aside(self, path: Path) -> Path:
+        target = self.run_dir / DAMAGED_DIR / f"{path.name}.{utc_stamp()}"
         target.parent.mkdir(parents=True, exist_ok=True)
-        # rename, not replace: an existing folder of that name is an error, never overwritten
-        self.trial_dir(trial_id).rename(target)
+        # rename, not replace: an existing file or folder of that name is an error, never overwritten
+        path.rename(target)
         return target
 
     def load_records(self) -> LoadedRecords:
@@ -189,12 +204,12 @@ class RunStore:
         records, damaged = [], {}
         for trial_id in self.run_info().trial_ids:
             try:
-                record = self.record(trial_id)
-                if record is not None:
-                    self.check_trial_files(trial_id)
-                    records.append(record)
+                record = self.intact_record(trial_id)
             except DamagedFile as damage:
                 damaged[trial_id] = damage
+                continue
+            if record is not None:
+                records.append(record)
         return LoadedRecords(records, damaged)
 
     def records(self) -> list[TrialRecord]:

@@ -209,3 +209,20 @@ def test_run_sets_a_damaged_trial_aside_and_runs_it_again(run):
     assert (moved / "record.json").read_bytes() == damaged_bytes
     assert RunStore(run).record(damaged_trial).status.value == "finished"
     assert folder_bytes(run / "trials" / other_trial) == other_before
+
+
+def test_run_sets_a_damaged_run_json_aside_and_keeps_the_intact_trials(run):
+    damaged = damage(run, "run.json", cut_in_half)
+    damaged_bytes = damaged.read_bytes()
+    trials_before = folder_bytes(run / "trials")
+    done = genbench(
+        "run", str(run.parent / "suite.yaml"), "--out", str(run), "--device", "cpu", "--workers", "1"
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{damaged} is damaged (" in done.stderr
+    assert "2 already done, running 0" in done.stderr
+    (moved,) = (run / DAMAGED_DIR).iterdir()
+    assert moved.name.startswith("run.json.")
+    assert moved.read_bytes() == damaged_bytes
+    assert RunStore(run).run_info().suite == "tiny"
+    assert folder_bytes(run / "trials") == trials_before

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 import genbench
-from genbench.clock import utc_now, utc_stamp
+from genbench.clock import utc_now
 from genbench.code_identity import CodeIdentity, code_identities, genbench_source_hash
 from genbench.errors import GenbenchError
 from genbench.records import DONE_STATUSES, RunInfo, RunSettings, TrialRecord, TrialStatus
@@ -131,9 +131,7 @@ def sort_trials(
     done = 0
     for trial in trials:
         try:
-            record = store.record(trial.id)
-            if record is not None and record.status in DONE_STATUSES:
-                store.check_trial_files(trial.id)
+            record = store.intact_record(trial.id)
         except DamagedFile as damaged:
             set_aside.append((damaged, store.set_aside(trial.id)))
             todo.append(trial)
@@ -164,7 +162,7 @@ def open_run_folder(run_dir: Path, suite: Suite, force: bool, console: Console) 
     try:
         info = store.run_info()
     except DamagedFile as damaged:
-        aside = damaged.path.rename(damaged.path.with_name(f"{damaged.path.name}.damaged-{utc_stamp()}"))
+        aside = store.set_aside_run_info()
         notice(
             console, f"{damaged.path} is damaged ({damaged.problem}): set aside as {aside}; writing it anew"
         )
