@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -14,6 +17,8 @@ import torch
 torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
+#: the installed command line, as a user runs it
+GENBENCH = str(Path(sys.executable).with_name("genbench"))
 
 TINY_SUITE = """
 name: tiny
@@ -47,3 +52,15 @@ def run_dir_of(suite_path: Path, *args, **kwargs) -> Path:
     if kwargs.get("workers") == 1:
         kwargs["in_process"] = True
     return run_suite(load_suite(suite_path), *args, **kwargs).run_dir
+
+
+def genbench_process(
+    *args: object, cwd: Path | None = None, pythonpath: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """The installed ``genbench`` in a process of its own (exit code, stderr, no traceback), with
+    ``pythonpath`` where the suite names user modules."""
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    command = [GENBENCH, *map(str, args)]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)

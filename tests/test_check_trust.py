@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from genbench.check.protocol import LOCATION, spec_protocol, weights_sha256
 from genbench.cli import app
 from genbench.hashing import file_sha256
 
+from .conftest import genbench_process
 from .generators import export_sampler
 from .hand_runs import cells_run, fake_record, write_records_run
 
@@ -50,13 +49,6 @@ CHECK = {"metrics": ["modes_covered"], "tolerances": {"modes_covered": {"absolut
 
 def invoke(*args):
     return CliRunner().invoke(app, [str(arg) for arg in args])
-
-
-def genbench_process(*args) -> subprocess.CompletedProcess:
-    """The command line in a process of its own, as CI runs it."""
-    code = "from genbench.cli import app; app(prog_name='genbench')"
-    command = [sys.executable, "-c", code, *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 
 def run_suite_cli(folder: Path, out: str, *options: str):

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +21,10 @@ from genbench.cli import app
 from genbench.report.build import HTML_FILE, MARKDOWN_FILE, REPORT_DIR
 from genbench.store import DAMAGED_DIR, RunStore
 
-from .conftest import TINY_SUITE
+from .conftest import TINY_SUITE, genbench_process
 
 runner = CliRunner()
 #: the installed command, as a user runs it
-GENBENCH = str(Path(sys.executable).with_name("genbench"))
 SUITE = TINY_SUITE + "grid: {seed: [0, 1]}\n"
 TRIAL_FILES = ("record.json", "curves.csv", "samples.npy", "mode_centres.npy")
 
@@ -47,10 +44,6 @@ def emptied(data: bytes) -> bytes:
 
 
 DAMAGES = (cut_in_half, random_bytes, emptied)
-
-
-def genbench(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([GENBENCH, *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -167,10 +160,10 @@ def test_a_run_json_of_another_genbench_is_named_with_the_key(run, command):
 
 def test_the_installed_command_reports_damage_without_a_traceback(run):
     damaged = damage(run, "record.json", cut_in_half)
-    report = genbench("report", str(run))
+    report = genbench_process("report", str(run))
     assert report.returncode == 0, report.stderr
     assert f"warning: left out of the report: {damaged} is damaged (not valid JSON" in report.stderr
-    baseline = genbench("baseline", str(run), "--out", str(run.parent / "baseline.json"))
+    baseline = genbench_process("baseline", str(run), "--out", str(run.parent / "baseline.json"))
     assert baseline.returncode == 2
     assert baseline.stderr.startswith(f"error: {damaged} is damaged (not valid JSON")
     assert "Traceback" not in report.stderr + baseline.stderr
@@ -191,7 +184,7 @@ def test_run_sets_a_damaged_trial_aside_and_runs_it_again(run):
     damaged = damage(run, "record.json", cut_in_half)
     damaged_bytes = damaged.read_bytes()
     other_before = folder_bytes(run / "trials" / other_trial)
-    done = genbench(
+    done = genbench_process(
         "run",
         str(run.parent / "suite.yaml"),
         "--out",
@@ -215,7 +208,7 @@ def test_run_sets_a_damaged_run_json_aside_and_keeps_the_intact_trials(run):
     damaged = damage(run, "run.json", cut_in_half)
     damaged_bytes = damaged.read_bytes()
     trials_before = folder_bytes(run / "trials")
-    done = genbench(
+    done = genbench_process(
         "run", str(run.parent / "suite.yaml"), "--out", str(run), "--device", "cpu", "--workers", "1"
     )
     assert done.returncode == 0, done.stderr

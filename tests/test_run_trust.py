@@ -5,10 +5,7 @@ suite's refused. Through the command line (subprocesses where a fresh interprete
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -20,7 +17,7 @@ from typer.testing import CliRunner
 from genbench.cli import app
 from genbench.store import RunStore
 
-from .conftest import TINY_SUITE
+from .conftest import TINY_SUITE, genbench_process
 
 runner = CliRunner()
 
@@ -69,16 +66,6 @@ def killed(**params):
 """
 
 SMALL_TRAIN = "train: {steps: 10, batch_size: 32, eval_every: 0, eval_samples: 256}"
-
-
-def genbench(*args: str, cwd: Path, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
-    """The installed command line in a fresh interpreter, as a user runs it."""
-    env = dict(os.environ)
-    if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath)
-    return subprocess.run(
-        [sys.executable, "-m", "genbench", *args], cwd=cwd, env=env, capture_output=True, text=True
-    )
 
 
 def write_module(folder: Path, name: str, source: str) -> None:
@@ -199,7 +186,7 @@ def test_all_trials_failing_exits_3_with_a_summary_even_when_quiet(tmp_path, wri
             "{name: mlp_gan, params: {latent_dim: 2, hidden: 16, depth: 2}}", '"torch.nn:Identity"'
         )
     )
-    result = genbench(
+    result = genbench_process(
         "run", str(suite), "--out", str(tmp_path / "run"), "--device", "cpu", "-q", cwd=tmp_path
     )
     assert result.returncode == 3, result.stderr
@@ -214,7 +201,7 @@ def test_user_code_ending_the_process_fails_only_its_trial(tmp_path):
     grid = 'grid:\n  dataset: ["user_endings:exits", "user_endings:interrupts", "user_endings:ring"]\n'
     suite = user_suite(tmp_path, "user_endings:ring", grid=grid)
     out = tmp_path / "run"
-    result = genbench(
+    result = genbench_process(
         "run", str(suite), "--out", str(out), "--device", "cpu", "-q", cwd=tmp_path, pythonpath=tmp_path
     )
     assert result.returncode == 3, result.stderr
@@ -236,14 +223,14 @@ def test_a_trial_that_kills_its_worker_is_recorded_and_the_others_go_on(tmp_path
     )
     out = tmp_path / "run"
     args = ("run", str(suite), "--out", str(out), "--device", "cpu", "--workers", workers)
-    result = genbench(*args, cwd=tmp_path, pythonpath=tmp_path)
+    result = genbench_process(*args, cwd=tmp_path, pythonpath=tmp_path)
     assert result.returncode == 3, result.stderr
     survivor, killed = RunStore(out).records()
     assert survivor.status.value == "finished"
     assert killed.status.value == "failed"
     assert "WorkerDied" in killed.error and "out of memory" in killed.error
     if workers == "1":
-        again = genbench(*args, cwd=tmp_path, pythonpath=tmp_path)
+        again = genbench_process(*args, cwd=tmp_path, pythonpath=tmp_path)
         assert again.returncode == 3
         assert "1 already done, running 1" in again.stderr
 
@@ -263,7 +250,7 @@ def test_workers_below_one_are_refused(write_suite, tmp_path, workers):
 def test_out_on_a_regular_file_is_a_one_line_error(write_suite, tmp_path):
     target = tmp_path / "a_file"
     target.write_text("keep me")
-    result = genbench(
+    result = genbench_process(
         "run", str(write_suite(TINY_SUITE)), "--out", str(target), "--device", "cpu", cwd=tmp_path
     )
     assert result.returncode == 2

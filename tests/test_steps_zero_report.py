@@ -5,10 +5,7 @@ per trial and with no results at all (issue 8, item 6)."""
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,12 +15,12 @@ from genbench.cli import app
 from genbench.records import TrialStatus
 from genbench.report.build import HTML_FILE, MARKDOWN_FILE, REPORT_DIR
 
+from .conftest import genbench_process
 from .generators import export_sampler
 from .hand_runs import RING8, HandTrial, write_trials_run
 
 runner = CliRunner()
 #: the installed command, as a user runs it
-GENBENCH = str(Path(sys.executable).with_name("genbench"))
 #: modes_covered of every true mode of ring8: the success criterion of the suites below
 SUCCESS = {"success": {"metric": "modes_covered", "threshold": 8}}
 
@@ -60,8 +57,7 @@ def test_a_pretrained_generator_that_meets_the_criterion_is_reported_as_reaching
     suite = tmp_path / "suite.yaml"
     suite.write_text(textwrap.dedent(PRETRAINED_SUITE).lstrip())
     run = tmp_path / "run"
-    command = [GENBENCH, "run", str(suite), "--out", str(run), "--device", "cpu", "--quiet", "--workers", "1"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    done = genbench_process("run", suite, "--out", run, "--device", "cpu", "--quiet", "--workers", "1")
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert (run / REPORT_DIR / HTML_FILE).is_file()

@@ -5,9 +5,6 @@ for the machine's memory, pickled weights files and missing data folders."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -20,7 +17,7 @@ from genbench.suite import load_suite
 from genbench.suite.loader import MAX_SUITE_VALUES
 from genbench.weights_files import weights_only_reason
 
-from .conftest import TINY_SUITE
+from .conftest import TINY_SUITE, genbench_process
 
 runner = CliRunner()
 
@@ -118,8 +115,7 @@ def alias_bomb(levels: int) -> str:
 def test_an_alias_bomb_is_refused_by_a_real_process(write_suite):
     bomb = alias_bomb(9)
     path = write_suite(tiny("loss: ns", f"loss: {{name: 'my_pkg.losses:make', params: {{x: {bomb}}}}}"))
-    command = [sys.executable, "-c", "from genbench.cli import app; app()", "validate", str(path)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    result = genbench_process("validate", path, timeout=120)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"error: {path}:4: loss.params.x[")
     assert f"the file holds more than {MAX_SUITE_VALUES:,} values" in result.stderr
