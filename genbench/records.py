@@ -101,6 +101,7 @@ class RunInfo(BaseModel):
     genbench_source: str | None = None
     #: trials whose records were computed by other code and kept by ``--reuse-stale``
     stale_reused: list[str] = []
-    #: genbench, torch and Python versions, device and platform of the process that ran the suite
+    #: genbench, torch and Python versions and platform of the process that ran the suite (each
+    #: record names the device its trial ran on)
     environment: dict[str, str] = {}
     created_at: str

@@ -67,9 +67,9 @@ def choose_executor(device: str, trials: int, workers: int | None, in_process: b
 
 
 def run_info(suite: Suite, device: str, stale_reused: list[str]) -> RunInfo:
-    import torch
-
-    from genbench.train.trial import environment
+    """The run's record. Its environment is the software only: naming a CUDA device would open a
+    context in this process, which runs no trial; each trial's record names its device."""
+    from genbench.train.trial import software_environment
 
     return RunInfo(
         suite=suite.name,
@@ -83,7 +83,7 @@ def run_info(suite: Suite, device: str, stale_reused: list[str]) -> RunInfo:
         genbench_version=genbench.__version__,
         genbench_source=genbench_source_hash(),
         stale_reused=stale_reused,
-        environment=environment(torch.device(device)),
+        environment=software_environment(),
         created_at=utc_now(),
     )
 

@@ -53,13 +53,22 @@ class TrialOutcome:
     checkpoint: bytes | None = None
 
 
-def environment(device: torch.device) -> dict[str, str]:
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+def software_environment() -> dict[str, str]:
+    """Versions and platform: what a run's process and each trial's worker share."""
     return {
         "genbench": genbench.__version__,
         "torch": torch.__version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+    }
+
+
+def environment(device: torch.device) -> dict[str, str]:
+    """The software environment with the device a trial ran on (named, which on CUDA opens a
+    context: done in the worker that uses the device anyway) and its threads."""
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    return {
+        **software_environment(),
         "device": f"{device.type}: {name}",
         "threads": str(torch.get_num_threads()),
     }
