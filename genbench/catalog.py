@@ -108,6 +108,7 @@ MODELS.register(
     "genbench.models.mlp:build_mlp_gan",
     "MLP generator and discriminator for vector data; 'pack' applies PacGAN (Lin et al. 2018)",
     params="genbench.models.params:MlpGanParams",
+    stacks=True,
     family="gan",
 )
 MODELS.register(
@@ -129,6 +130,7 @@ MODELS.register(
     "genbench.models.vae:build_vae_mlp",
     "VAE with MLP encoder and decoder, Bernoulli or Gaussian likelihood (Kingma & Welling 2014)",
     params="genbench.models.params:VaeMlpParams",
+    stacks=True,
     family="vae",
 )
 MODELS.register(

@@ -41,6 +41,17 @@ class CurvePoint(BaseModel):
     value: float
 
 
+class EnsembleMembership(BaseModel):
+    """How a trial was executed: as member ``member`` (from 0) of a vectorized ensemble of
+    ``size`` trials trained together. An execution detail: the trial's id and results do not
+    depend on it beyond float tolerance."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    member: int
+    size: int
+
+
 class TrialRecord(BaseModel):
     """Everything known about one trial after it ran (or failed to)."""
 
@@ -66,6 +77,8 @@ class TrialRecord(BaseModel):
     #: record written before genbench recorded it, which is never reused)
     code: CodeIdentity | None = None
     covered_modes: list[ModeSet] = []
+    #: the ensemble the trial trained in; None when it ran alone (or failed before training)
+    ensemble: EnsembleMembership | None = None
     started_at: str
     finished_at: str
 

@@ -81,6 +81,10 @@ class Entry:
     family: str | None = None
     #: result keys a metric writes, so a suite cannot name two metrics that overwrite each other
     outputs: tuple[Output, ...] = ()
+    #: for models: whether the networks it builds stack into a vectorized ensemble (one model whose
+    #: every parameter has a leading member dimension, genbench.models.stacking), so that trials
+    #: differing only in their seed can train together
+    stacks: bool = False
 
     def load(self) -> Any:
         return import_object(self.target)
@@ -105,10 +109,11 @@ class Registry:
         params: str | None = None,
         family: str | None = None,
         outputs: tuple[Output, ...] = (),
+        stacks: bool = False,
     ) -> None:
         if name in self._entries:
             raise ValueError(f"{self.kind} '{name}' is registered twice")
-        self._entries[name] = Entry(name, target, description, params, family, outputs)
+        self._entries[name] = Entry(name, target, description, params, family, outputs, stacks)
 
     def outputs(self) -> dict[str, Output]:
         """Every result key the entries declare, by key."""

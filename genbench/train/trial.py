@@ -12,7 +12,7 @@ import platform
 import resource
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,8 @@ SAVED_SAMPLES = 2000
 
 #: called with (steps done, steps in all) while a trial trains
 ProgressCallback = Callable[[int, int], None]
+#: called with (trial id, steps done, steps in all) while trials train together
+TrialsProgress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -178,6 +180,18 @@ def run_trial(
         if spec.trains and diverged_step is None
         else None,
     )
+
+
+def run_trials(
+    trials: Sequence[Trial], suite_name: str, device: torch.device, progress: TrialsProgress | None = None
+) -> list[TrialOutcome]:
+    """Train and evaluate ``trials`` together as one vectorized ensemble (PROVISIONAL: one by one
+    until the ensemble lands); outcomes in the order of ``trials``."""
+    outcomes = []
+    for trial in trials:
+        callback = (lambda done, total, tid=trial.id: progress(tid, done, total)) if progress else None
+        outcomes.append(run_trial(trial, suite_name, device, callback))
+    return outcomes
 
 
 def metric_protocols(
