@@ -14,11 +14,22 @@ from genbench.catalog import DATASETS, LOSSES, MODELS
 from genbench.metrics.modes import mode_statistics
 from genbench.metrics.params import ModesParams, PrdcParams
 from genbench.metrics.prdc import precision_recall_density_coverage
+from genbench.models.stacking import stack_networks
 from genbench.optim import build_optimizer
 from genbench.registry import Registry
 from genbench.train.gan import GanStep, gan_hooks
 
 SAMPLES = 2500
+
+
+def streams(data_seed: int, latent_seed: int):
+    """One trial's training streams from explicit seeds."""
+    from genbench.train.streams import MemberStreams, TrainingStreams
+
+    def stream(seed: int) -> MemberStreams:
+        return MemberStreams([torch.Generator().manual_seed(seed)])
+
+    return TrainingStreams(data=stream(data_seed), latent=stream(latent_seed), penalty=stream(3))
 
 
 def built(registry: Registry, name: str, *args, **params):
@@ -59,7 +70,7 @@ def test_gan_training_step(benchmark, loss):
     params = {"lr": 1e-3, "betas": (0.5, 0.999)}
     objective = built(LOSSES, loss)
     step = GanStep(
-        networks=networks,
+        networks=stack_networks([networks]),
         dataset=built(DATASETS, "ring8"),
         loss=objective,
         hooks=gan_hooks(objective, penalty=None),
@@ -69,7 +80,6 @@ def test_gan_training_step(benchmark, loss):
         ),
         batch_size=128,
         d_steps=1,
-        data_rng=torch.Generator().manual_seed(1),
-        latent_rng=torch.Generator().manual_seed(2),
+        streams=streams(1, 2),
     )
     benchmark(step)

@@ -10,10 +10,11 @@ from torch.nn.utils import parametrize
 from genbench.catalog import DATASETS, LOSSES, MODELS
 from genbench.errors import GenbenchError
 from genbench.losses.gan import NonSaturatingLoss
+from genbench.models.stacking import stack_networks
 from genbench.optim import build_optimizer
 from genbench.train.gan import GanStep, gan_hooks
 
-from .components import built
+from .components import built, streams
 
 SMALL = {"latent_dim": 8, "base_channels": 8}
 
@@ -85,7 +86,7 @@ def gan_step(loss, discriminator_norm: str = "batch", optimizer: str = "adam") -
     dataset = built(DATASETS, "digits", size=16)
     parts = build_dcgan(dataset.shape, discriminator_norm=discriminator_norm, **SMALL)
     return GanStep(
-        networks=parts,
+        networks=stack_networks([parts]),
         dataset=dataset,
         loss=loss,
         hooks=gan_hooks(loss, penalty=None),
@@ -97,8 +98,7 @@ def gan_step(loss, discriminator_norm: str = "batch", optimizer: str = "adam") -
         ),
         batch_size=8,
         d_steps=1,
-        data_rng=torch.Generator().manual_seed(1),
-        latent_rng=torch.Generator().manual_seed(2),
+        streams=streams(1, 2),
     )
 
 

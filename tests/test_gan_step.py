@@ -13,10 +13,11 @@ from genbench.losses.gan import (
     WassersteinLoss,
 )
 from genbench.losses.penalties import GradientPenalty, R1Penalty, WeightClipping
+from genbench.models.stacking import stack_networks
 from genbench.optim import build_optimizer
 from genbench.train.gan import GanHooks, GanStep, gan_hooks
 
-from .components import built
+from .components import built, streams
 
 BATCH = 16
 DATA_SEED = 1
@@ -26,7 +27,7 @@ def gan_step(loss=None, hooks: GanHooks | None = None, d_steps: int = 1) -> GanS
     torch.manual_seed(0)
     parts = built(MODELS, "mlp_gan", (2,), latent_dim=2, hidden=8, depth=1)
     return GanStep(
-        networks=parts,
+        networks=stack_networks([parts]),
         dataset=built(DATASETS, "ring8"),
         loss=loss or NonSaturatingLoss(),
         generator_optimizer=build_optimizer("adam", {"lr": 1e-2}, "generator", parts.generator.parameters()),
@@ -35,14 +36,14 @@ def gan_step(loss=None, hooks: GanHooks | None = None, d_steps: int = 1) -> GanS
         ),
         batch_size=BATCH,
         d_steps=d_steps,
-        data_rng=torch.Generator().manual_seed(DATA_SEED),
-        latent_rng=torch.Generator().manual_seed(2),
+        streams=streams(DATA_SEED, 2),
         hooks=hooks or GanHooks(),
     )
 
 
 def first_real_batch() -> torch.Tensor:
-    return built(DATASETS, "ring8").sample(BATCH, torch.Generator().manual_seed(DATA_SEED))
+    """The step's first real batch, [1, batch, 2]: a trial alone is an ensemble of one member."""
+    return built(DATASETS, "ring8").sample(BATCH, torch.Generator().manual_seed(DATA_SEED)).unsqueeze(0)
 
 
 def test_an_after_update_hook_is_called_once_per_discriminator_update_with_the_discriminator():
@@ -84,7 +85,7 @@ def test_the_discriminator_and_its_terms_see_the_transformed_batches():
     discriminator = step.networks.discriminator
     discriminator.register_forward_pre_hook(lambda module, inputs: scored.append(inputs[0]))
 
-    def term(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    def term(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, noise) -> torch.Tensor:
         assert critic is discriminator
         assert torch.equal(real, first_real_batch() + 100) and (fake > 50).all()
         return real.new_zeros(())
@@ -95,11 +96,11 @@ def test_the_discriminator_and_its_terms_see_the_transformed_batches():
 
 
 def test_discriminator_terms_enter_its_objective_but_not_its_loss_signal():
-    def shift(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    def shift(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, noise) -> torch.Tensor:
         return 100 * critic(real).mean()  # pushes real logits down: changes the update
 
     plain, regularized = gan_step(), gan_step(hooks=GanHooks(discriminator_terms=[shift]))
-    plain_signals, regularized_signals = plain(), regularized()
+    plain_signals, regularized_signals = plain()[0], regularized()[0]  # member 0's signals
     # (g_loss, d_loss, g_grad_norm, d_grad_norm): the first d_loss is computed before the update
     assert regularized_signals[1] == plain_signals[1]
     assert regularized_signals[3] != plain_signals[3]
@@ -122,9 +123,10 @@ def test_a_loss_that_reads_real_logits_gets_those_of_the_last_real_batch_without
     ring.sample(BATCH, rng)  # the first discriminator update's batch
     last_real = ring.sample(BATCH, rng)
     with torch.no_grad():
-        expected = probe.networks.discriminator(last_real)
+        expected = probe.networks.discriminator(last_real.unsqueeze(0))
     assert torch.equal(probe.loss.received, expected)
-    assert torch.equal(probe.data_rng.get_state(), plain.data_rng.get_state())
+    (probe_data,), (plain_data,) = probe.streams.data.generators, plain.streams.data.generators
+    assert torch.equal(probe_data.get_state(), plain_data.get_state())
 
 
 def test_a_loss_that_does_not_read_real_logits_gets_none():

@@ -18,6 +18,8 @@ from genbench.losses.gan import (
     WassersteinGradientPenaltyLoss,
 )
 from genbench.losses.penalties import GradientPenalty, R1Penalty, WeightClipping
+from genbench.models.stacking import stack_members
+from genbench.train.streams import MemberStreams
 
 from .components import built
 
@@ -76,11 +78,20 @@ def linear_critic(weights: list[float]) -> nn.Module:
     return nn.Sequential(critic, nn.Flatten(0))
 
 
+def penalty_of(penalty, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> float:
+    """A penalty as the step computes it: a trial alone is an ensemble of one member, whose
+    penalty stream is seeded with ``seed``."""
+    noise = MemberStreams([torch.Generator().manual_seed(seed)])
+    value = penalty(stack_members([critic]), real.unsqueeze(0), fake.unsqueeze(0), noise)
+    assert value.shape == (1,)
+    return value.item()
+
+
 def test_gradient_penalty_of_a_linear_critic_is_weight_times_squared_norm_gap():
     critic = linear_critic([3.0, 4.0])  # ||w|| = 5
     real, fake = torch.randn(16, 2, dtype=torch.float64), torch.randn(16, 2, dtype=torch.float64)
-    penalty = GradientPenalty(weight=10.0)(critic, real, fake)
-    assert penalty.item() == pytest.approx(10.0 * (5.0 - 1.0) ** 2)
+    penalty = penalty_of(GradientPenalty(weight=10.0), critic, real, fake)
+    assert penalty == pytest.approx(10.0 * (5.0 - 1.0) ** 2)
 
 
 def test_gradient_penalty_is_taken_at_interpolates_of_real_and_fake():
@@ -90,11 +101,9 @@ def test_gradient_penalty_is_taken_at_interpolates_of_real_and_fake():
 
     # real at 0 and fake at 1 (one coordinate): the interpolate is 1 - mix, mix ~ U(0, 1)
     real, fake = torch.zeros(4, 1, dtype=torch.float64), torch.ones(4, 1, dtype=torch.float64)
-    torch.manual_seed(0)
-    penalty = GradientPenalty(weight=1.0)(Quadratic(), real, fake)
-    torch.manual_seed(0)
-    mix = torch.rand(4, 1, dtype=torch.float64)
-    assert penalty.item() == pytest.approx(((2 * (1 - mix) - 1) ** 2).mean().item())
+    penalty = penalty_of(GradientPenalty(weight=1.0), Quadratic(), real, fake, seed=7)
+    mix = torch.rand(4, 1, generator=torch.Generator().manual_seed(7)).double()  # the penalty stream
+    assert penalty == pytest.approx(((2 * (1 - mix) - 1) ** 2).mean().item())
 
 
 def test_wgan_gp_is_the_wasserstein_loss_with_its_gradient_penalty_as_a_term():
@@ -107,7 +116,7 @@ def test_wgan_gp_is_the_wasserstein_loss_with_its_gradient_penalty_as_a_term():
 def test_r1_penalty_of_a_linear_critic_is_half_gamma_squared_norm():
     critic = linear_critic([3.0, 4.0])
     real = torch.randn(16, 2, dtype=torch.float64)
-    assert R1Penalty(gamma=10.0)(critic, real, real).item() == pytest.approx(0.5 * 10.0 * 25.0)
+    assert penalty_of(R1Penalty(gamma=10.0), critic, real, real) == pytest.approx(0.5 * 10.0 * 25.0)
 
 
 def test_r1_penalty_uses_real_samples_only():
@@ -118,13 +127,16 @@ def test_r1_penalty_uses_real_samples_only():
     real = torch.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
     fake = torch.full((2, 2), 100.0, dtype=torch.float64)
     expected = 0.5 * 2.0 * mean([4 * 1.0, 4 * 4.0])
-    assert R1Penalty(gamma=2.0)(Quadratic(), real, fake).item() == pytest.approx(expected)
+    assert penalty_of(R1Penalty(gamma=2.0), Quadratic(), real, fake) == pytest.approx(expected)
 
 
 def test_penalties_are_differentiable_in_the_critic_weights():
     critic = linear_critic([3.0, 4.0])
     real = torch.randn(8, 2, dtype=torch.float64)
-    R1Penalty(gamma=1.0)(critic, real, real).backward()
+    noise = MemberStreams([torch.Generator()])
+    R1Penalty(gamma=1.0)(
+        stack_members([critic]), real.unsqueeze(0), real.unsqueeze(0), noise
+    ).sum().backward()
     # d/dw of 0.5 * ||w||^2 is w
     assert torch.allclose(critic[0].weight.grad, torch.tensor([[3.0, 4.0]], dtype=torch.float64))
 

@@ -12,7 +12,7 @@ from torch.distributions import Normal
 
 from genbench.catalog import DATASETS, METRICS, MODELS
 from genbench.errors import GenbenchError
-from genbench.losses.vae import BetaVae, Elbo, elbo_terms, gaussian_kl
+from genbench.losses.vae import BetaVae, Elbo, elbo_terms, gaussian_kl, noise_from
 from genbench.metrics.keys import (
     KEY_ACTIVE_UNITS,
     KEY_BETA,
@@ -26,12 +26,15 @@ from genbench.metrics.keys import (
 from genbench.metrics.vae import iwae_bound, log_importance_weights
 from genbench.models.checkpoint import networks_of
 from genbench.models.parts import VaeParts
+from genbench.models.stacking import stack_networks
 from genbench.models.vae import MIN_STD, BernoulliDecoder, GaussianDecoder, GaussianEncoder
 from genbench.spec import ComponentSpec, TrainSpec, TrialSpec
 from genbench.train.build import TrialParts
 from genbench.train.evaluation import generate
-from genbench.train.loop import Divergence
-from genbench.train.vae import SIGNALS, vae_training_events
+from genbench.train.loop import Divergence, WindowSignals
+from genbench.train.step import TrainingStep
+from genbench.train.trial import training_events
+from genbench.train.vae import SIGNALS
 
 from .components import built
 
@@ -53,7 +56,7 @@ def linear(weight: list[list[float]], bias: list[float]) -> nn.Linear:
 def tiny_vae(decoder_class: type = BernoulliDecoder) -> VaeParts:
     """2-D data, 1 latent: encoder [mean, log_var] = W x + b, decoder logits/means = V z + c."""
     encoder = GaussianEncoder(linear([[0.5, -1.0], [0.0, 0.2]], [0.1, -0.3]))
-    decoder = decoder_class(linear([[2.0], [-1.0]], [0.0, 0.5]))
+    decoder = decoder_class(linear([[2.0], [-1.0]], [0.0, 0.5]), 1)
     return VaeParts(encoder=encoder, decoder=decoder.double(), latent_dim=1)
 
 
@@ -76,14 +79,14 @@ def hand_terms(x: list[float], eps: float) -> tuple[float, float]:
 
 def test_elbo_terms_match_hand_computation():
     eps = torch.randn((2, 1), generator=rng(), dtype=torch.float64).flatten().tolist()
-    terms = elbo_terms(tiny_vae(), torch.tensor(X, dtype=torch.float64), rng())
+    terms = elbo_terms(tiny_vae(), torch.tensor(X, dtype=torch.float64), noise_from(rng()))
     expected = [hand_terms(x, e) for x, e in zip(X, eps, strict=True)]
     assert terms.reconstruction.tolist() == pytest.approx([r for r, _ in expected], rel=1e-12)
     assert terms.kl.tolist() == pytest.approx([k for _, k in expected], rel=1e-12)
 
 
 def test_elbo_and_beta_vae_objectives_weight_the_kl_by_beta():
-    terms = elbo_terms(tiny_vae(), torch.tensor(X, dtype=torch.float64), rng())
+    terms = elbo_terms(tiny_vae(), torch.tensor(X, dtype=torch.float64), noise_from(rng()))
     expected = [
         hand_terms(x, e) for x, e in zip(X, torch.randn(2, generator=rng(), dtype=torch.float64), strict=True)
     ]
@@ -152,7 +155,7 @@ def test_iwae_bound_with_one_sample_is_the_elbo_in_expectation():
     x = torch.tensor(X, dtype=torch.float64).repeat(20_000, 1)
     parts = tiny_vae()
     iwae = iwae_bound(parts, x, k=1, generator=rng(1)).mean().item()
-    elbo = -elbo_terms(parts, x, rng(2)).negative_elbo.mean().item()
+    elbo = -elbo_terms(parts, x, noise_from(rng(2))).negative_elbo.mean().item()
     assert iwae == pytest.approx(elbo, abs=0.05)
 
 
@@ -208,7 +211,12 @@ def train(parts: VaeParts, trial: TrialSpec, objective=None) -> list:
         trial.train.steps,
         *range(trial.train.eval_every, trial.train.steps + 1, trial.train.eval_every),
     }
-    return list(vae_training_events(trial, trial_parts, CPU, schedule, lambda step: None))
+    events = training_events(trial, [trial.seed], trial_parts, stack_networks([parts]), CPU, schedule, print)
+    return [
+        (event.step, event.values[0]) if isinstance(event, WindowSignals) else event
+        for event in events
+        if not isinstance(event, TrainingStep)
+    ]
 
 
 class ConstantLogits(nn.Module):
@@ -256,7 +264,7 @@ def test_active_units_drop_when_the_decoder_ignores_z(trained):
     _, normal, _ = trained
     torch.manual_seed(0)
     collapsing = built(MODELS, "vae_mlp", DIGITS.shape, **SMALL_MLP)
-    collapsing.decoder = BernoulliDecoder(ConstantLogits(DIGITS.shape))
+    collapsing.decoder = BernoulliDecoder(ConstantLogits(DIGITS.shape), len(DIGITS.shape))
     train(collapsing, spec(steps=100, eval_every=100))
     active = {
         name: built(METRICS, "vae")(None, REFERENCE, DIGITS, networks=parts).values[KEY_ACTIVE_UNITS]

@@ -1,5 +1,10 @@
 """GAN losses as functions of the discriminator's logits.
 
+Logits come with a leading member dimension, [E, batch] (trials trained together as a vectorized
+ensemble; E = 1 for a trial alone), and every objective is one value per member, [E]: reduce over
+the last (batch) dimension only, so that summing the members' objectives gives each member its own
+gradient.
+
 Each loss gives the discriminator's and the generator's objective (both minimised). The generator's
 objective receives the real logits too, so that relativistic losses, which compare fake with real
 logits, are losses like any other; a loss that reads them says so (``generator_needs_real_logits``),
@@ -47,10 +52,10 @@ class NonSaturatingLoss(GanLoss):
     """D: -log D(x) - log(1 - D(G(z))); G: -log D(G(z)) (Goodfellow et al. 2014, the practical form)."""
 
     def discriminator_loss(self, real_logits, fake_logits):
-        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+        return F.softplus(-real_logits).mean(-1) + F.softplus(fake_logits).mean(-1)
 
     def generator_loss(self, fake_logits, real_logits):
-        return F.softplus(-fake_logits).mean()
+        return F.softplus(-fake_logits).mean(-1)
 
 
 class MinimaxLoss(NonSaturatingLoss):
@@ -58,17 +63,17 @@ class MinimaxLoss(NonSaturatingLoss):
     gradient vanishes when the discriminator wins (Goodfellow et al. 2014)."""
 
     def generator_loss(self, fake_logits, real_logits):
-        return -F.softplus(fake_logits).mean()
+        return -F.softplus(fake_logits).mean(-1)
 
 
 class WassersteinLoss(GanLoss):
     """Critic maximises E[D(x)] - E[D(G(z))] (Arjovsky et al. 2017)."""
 
     def discriminator_loss(self, real_logits, fake_logits):
-        return fake_logits.mean() - real_logits.mean()
+        return fake_logits.mean(-1) - real_logits.mean(-1)
 
     def generator_loss(self, fake_logits, real_logits):
-        return -fake_logits.mean()
+        return -fake_logits.mean(-1)
 
 
 class WassersteinClipLoss(WassersteinLoss):
@@ -91,17 +96,17 @@ class HingeLoss(GanLoss):
     """D: E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]; G: -E[D(G(z))] (Lim & Ye 2017)."""
 
     def discriminator_loss(self, real_logits, fake_logits):
-        return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+        return F.relu(1 - real_logits).mean(-1) + F.relu(1 + fake_logits).mean(-1)
 
     def generator_loss(self, fake_logits, real_logits):
-        return -fake_logits.mean()
+        return -fake_logits.mean(-1)
 
 
 class LeastSquaresLoss(GanLoss):
     """D: 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2]; G: 1/2 E[(D(G(z)) - 1)^2] (Mao et al. 2017)."""
 
     def discriminator_loss(self, real_logits, fake_logits):
-        return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits**2).mean()
+        return 0.5 * ((real_logits - 1) ** 2).mean(-1) + 0.5 * (fake_logits**2).mean(-1)
 
     def generator_loss(self, fake_logits, real_logits):
-        return 0.5 * ((fake_logits - 1) ** 2).mean()
+        return 0.5 * ((fake_logits - 1) ** 2).mean(-1)

@@ -4,6 +4,10 @@ A penalty is an extra term of the discriminator's objective that needs the netwo
 its logits; a suite names one as ``penalty:``, and a loss may come with its own (WGAN-GP's gradient
 penalty). Weight clipping is a constraint rather than a term: it runs after each discriminator
 update. The training step takes both through its hooks (``genbench.train.gan.GanHooks``).
+
+Batches come with a leading member dimension, [E, batch, ...] (an ensemble of trials; E = 1 for a
+trial alone), and a penalty is one value per member, [E]. Its randomness comes from the members'
+own seeded streams (``noise``), never from the global generator, which members share.
 """
 
 from __future__ import annotations
@@ -13,21 +17,26 @@ from typing import Protocol
 import torch
 from torch import nn
 
+from genbench.train.streams import MemberStreams
+
 
 class DiscriminatorPenalty(Protocol):
     """What a penalty computes from the discriminator and the batches it has just scored."""
 
-    def __call__(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor: ...
+    def __call__(
+        self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor, noise: MemberStreams
+    ) -> torch.Tensor: ...
 
 
 def input_gradient_norms(
     discriminator: nn.Module, samples: torch.Tensor, create_graph: bool = False
 ) -> torch.Tensor:
-    """||grad_x D(x)|| per discriminator output (per pack under PacGAN); ``samples`` must
-    require grad."""
+    """||grad_x D(x)|| per discriminator output (per pack under PacGAN), of the logits' shape;
+    ``samples`` must require grad. Members are independent, so the gradient of the summed logits
+    is each member's own."""
     logits = discriminator(samples)
     (gradients,) = torch.autograd.grad(logits.sum(), samples, create_graph=create_graph)
-    return gradients.reshape(logits.shape[0], -1).norm(dim=1)
+    return gradients.reshape(*logits.shape, -1).norm(dim=-1)
 
 
 class R1Penalty:
@@ -38,9 +47,11 @@ class R1Penalty:
     def __init__(self, gamma: float) -> None:
         self.gamma = gamma
 
-    def __call__(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    def __call__(
+        self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor, noise: MemberStreams
+    ) -> torch.Tensor:
         norms = input_gradient_norms(discriminator, real.detach().requires_grad_(True), create_graph=True)
-        return 0.5 * self.gamma * (norms**2).mean()
+        return 0.5 * self.gamma * (norms**2).mean(-1)
 
 
 class GradientPenalty:
@@ -48,18 +59,20 @@ class GradientPenalty:
     (Gulrajani et al. 2017, "Improved training of Wasserstein GANs"): a soft version of the
     1-Lipschitz constraint the Wasserstein critic needs, without clipping's loss of capacity.
 
-    The interpolation weights come from the global RNG, which the trial seeds.
+    The interpolation weights come from the members' penalty streams.
     """
 
     def __init__(self, weight: float) -> None:
         self.weight = weight
 
-    def __call__(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-        mix = torch.rand(shape, device=real.device, dtype=real.dtype)
+    def __call__(
+        self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor, noise: MemberStreams
+    ) -> torch.Tensor:
+        # one weight per sample: shape [batch, 1, ...] per member
+        mix = noise.uniform((real.shape[1],) + (1,) * (real.dim() - 2)).to(real.dtype)
         interpolates = (mix * real + (1 - mix) * fake.detach()).requires_grad_(True)
         norms = input_gradient_norms(discriminator, interpolates, create_graph=True)
-        return self.weight * ((norms - 1) ** 2).mean()
+        return self.weight * ((norms - 1) ** 2).mean(-1)
 
 
 class WeightClipping:

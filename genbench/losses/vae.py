@@ -15,6 +15,7 @@ collapse (Bowman et al. 2016; Sønderby et al. 2016). The ELBO itself (w = 1) is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -25,11 +26,12 @@ from genbench.models.vae import reparameterise
 
 @dataclass
 class ElboTerms:
-    """Per-example terms of the negative ELBO in nats, each of shape (N,), and the posterior means."""
+    """Per-example terms of the negative ELBO in nats, each of shape (..., N), and the posterior
+    means; leading dimensions are an ensemble's members, when it has them."""
 
     reconstruction: torch.Tensor
     kl: torch.Tensor
-    #: E_q[z | x] per example, (N, latent_dim): kept so that active units need no second encoding
+    #: E_q[z | x] per example, (..., N, latent_dim): kept so that active units need no second encoding
     posterior_mean: torch.Tensor
 
     @property
@@ -39,14 +41,22 @@ class ElboTerms:
 
 def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """KL(N(mean, diag(exp(log_var))) || N(0, I)) per row, in nats."""
-    return 0.5 * (mean**2 + log_var.exp() - 1 - log_var).sum(dim=1)
+    return 0.5 * (mean**2 + log_var.exp() - 1 - log_var).sum(dim=-1)
 
 
-def elbo_terms(networks: VaeParts, x: torch.Tensor, generator: torch.Generator) -> ElboTerms:
-    """Encode x, draw one z per example with ``generator``'s noise, and decode it."""
+#: standard normal noise of the shape of the posterior mean it is given
+NoiseSource = Callable[[torch.Tensor], torch.Tensor]
+
+
+def noise_from(generator: torch.Generator) -> NoiseSource:
+    """Noise for one network's posterior, drawn from ``generator``."""
+    return lambda mean: torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+
+
+def elbo_terms(networks: VaeParts, x: torch.Tensor, noise: NoiseSource) -> ElboTerms:
+    """Encode x, draw one z per example with ``noise``, and decode it."""
     mean, log_var = networks.encoder(x)
-    noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
-    z = reparameterise(mean, log_var, noise)
+    z = reparameterise(mean, log_var, noise(mean))
     return ElboTerms(
         reconstruction=-networks.decoder.log_likelihood(x, z),
         kl=gaussian_kl(mean, log_var),
@@ -68,7 +78,8 @@ class VaeObjective:
         return self.beta * min(1.0, update / self.warmup_steps)
 
     def loss(self, terms: ElboTerms, update: int) -> torch.Tensor:
-        return (terms.reconstruction + self.kl_weight(update) * terms.kl).mean()
+        """One value per member (the mean over the batch, the last dimension)."""
+        return (terms.reconstruction + self.kl_weight(update) * terms.kl).mean(-1)
 
 
 class Elbo(VaeObjective):

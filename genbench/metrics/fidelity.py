@@ -18,10 +18,16 @@ on everything the features depend on, and density/coverage on the same features.
 
 The extractor is named explicitly in every call: left to itself, torch-fidelity 0.4.0 runs
 Inception for FID/KID and VGG16 for precision/recall and hands one weights path to both.
+
+An ensemble's members ([E, N, C, H, W], ``evaluate_members``) go through the extractor in one pass
+of all E N images, shared by the metrics of the evaluation like a single sample set's; each member's
+values are then computed from its own features. They equal separate evaluations of the members to
+float tolerance (the extractor sees the images in other batches).
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import torch
@@ -43,10 +49,24 @@ from genbench.metrics.keys import (
     KEY_PRECISION,
     KEY_RECALL,
 )
-from genbench.metrics.prdc import precision_recall_density_coverage
+from genbench.metrics.prdc import member_precision_recall_density_coverage
 
 
-class FidelityMetric:
+def member_features(space: FeatureSpace, generated: torch.Tensor, batch_size: int) -> dict[str, torch.Tensor]:
+    """Features of an ensemble's images [E, N, C, H, W], shaped [E, N, ...]: the E N images are
+    extracted in one pass and remembered by the space as the features of that tensor, so that the
+    other metrics of the evaluation, given the same tensor, do not extract them again."""
+    remembered = space.generated.get(generated)
+    if remembered is not None:
+        return remembered
+    features = space.extract(generated.flatten(0, 1), batch_size)
+    members = generated.shape[:2]
+    return space.generated.put(
+        generated, {layer: value.unflatten(0, members) for layer, value in features.items()}
+    )
+
+
+class FidelityMetric(ABC):
     """What the four metrics share: a feature space and the features of one evaluation."""
 
     name: ClassVar[str]
@@ -62,9 +82,28 @@ class FidelityMetric:
         layer = self.space.layers[self.name]
         return self.space.generated_features(generated, self.batch_size)[layer]
 
+    def generated_member_features(self, generated: torch.Tensor) -> torch.Tensor:
+        layer = self.space.layers[self.name]
+        return member_features(self.space, generated, self.batch_size)[layer]
+
     def reference_features(self, reference: torch.Tensor) -> torch.Tensor:
         layer = self.space.layers[self.name]
         return self.space.reference_features(reference, self.batch_size)[layer]
+
+    def __call__(self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any) -> MetricResult:
+        return MetricResult(values=self.values(self.generated_features(generated), reference))
+
+    def evaluate_members(
+        self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any
+    ) -> list[MetricResult]:
+        return [
+            MetricResult(values=self.values(fake, reference))
+            for fake in self.generated_member_features(generated)
+        ]
+
+    @abstractmethod
+    def values(self, fake: torch.Tensor, reference: torch.Tensor) -> dict[str, float]:
+        """The metric of one sample set, from its features ``fake`` and the reference images."""
 
     def settings(self) -> dict[str, Any]:
         """The metric's own parameters that its values depend on, for its protocol (not the batch
@@ -85,14 +124,15 @@ class FrechetInceptionDistance(FidelityMetric):
         #: the reference set's mean and covariance, kept while the reference features are the same
         self.reference_statistics = LastTensorMemo()
 
-    def __call__(self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any) -> MetricResult:
+    def values(self, fake: torch.Tensor, reference: torch.Tensor) -> dict[str, float]:
         real = self.reference_features(reference)
         real_statistics = self.reference_statistics.get(real)
         if real_statistics is None:
             real_statistics = self.reference_statistics.put(real, fid_features_to_statistics(real.cpu()))
-        fake_statistics = fid_features_to_statistics(self.generated_features(generated).cpu())
-        fid = fid_statistics_to_metric(fake_statistics, real_statistics, verbose=False)[KEY_METRIC_FID]
-        return MetricResult(values={KEY_FID: fid})
+        fake_statistics = fid_features_to_statistics(fake.cpu())
+        return {
+            KEY_FID: fid_statistics_to_metric(fake_statistics, real_statistics, verbose=False)[KEY_METRIC_FID]
+        }
 
 
 class InceptionScore(FidelityMetric):
@@ -105,12 +145,9 @@ class InceptionScore(FidelityMetric):
         self.splits = splits
         self.seed = seed
 
-    def __call__(self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any) -> MetricResult:
-        logits = self.generated_features(generated).cpu()
-        score = isc_features_to_metric(logits, self.splits, shuffle=True, rng_seed=self.seed)
-        return MetricResult(
-            values={KEY_ISC_MEAN: score[KEY_METRIC_ISC_MEAN], KEY_ISC_STD: score[KEY_METRIC_ISC_STD]}
-        )
+    def values(self, fake: torch.Tensor, reference: torch.Tensor) -> dict[str, float]:
+        score = isc_features_to_metric(fake.cpu(), self.splits, shuffle=True, rng_seed=self.seed)
+        return {KEY_ISC_MEAN: score[KEY_METRIC_ISC_MEAN], KEY_ISC_STD: score[KEY_METRIC_ISC_STD]}
 
     def settings(self) -> dict[str, Any]:
         return {"splits": self.splits, "seed": self.seed}
@@ -125,8 +162,8 @@ class KernelInceptionDistance(FidelityMetric):
         self.subset_size = subset_size
         self.seed = seed
 
-    def __call__(self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any) -> MetricResult:
-        fake = self.generated_features(generated).cpu()
+    def values(self, fake: torch.Tensor, reference: torch.Tensor) -> dict[str, float]:
+        fake = fake.cpu()
         real = self.reference_features(reference).cpu()
         kid = kid_features_to_metric(
             fake,
@@ -136,9 +173,7 @@ class KernelInceptionDistance(FidelityMetric):
             rng_seed=self.seed,
             verbose=False,
         )
-        return MetricResult(
-            values={KEY_KID_MEAN: kid[KEY_METRIC_KID_MEAN], KEY_KID_STD: kid[KEY_METRIC_KID_STD]}
-        )
+        return {KEY_KID_MEAN: kid[KEY_METRIC_KID_MEAN], KEY_KID_STD: kid[KEY_METRIC_KID_STD]}
 
     def settings(self) -> dict[str, Any]:
         """The subset size used is min(subset_size, generated count, reference count)."""
@@ -153,23 +188,36 @@ class PrecisionRecall(FidelityMetric):
         self.k_precision_recall = k_precision_recall
         self.k_density_coverage = k_density_coverage
 
-    def __call__(self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any) -> MetricResult:
-        fake = self.generated_features(generated)
+    def values(self, fake: torch.Tensor, reference: torch.Tensor) -> dict[str, float]:
+        return self.member_values(fake[None], reference)[0]
+
+    def evaluate_members(
+        self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any
+    ) -> list[MetricResult]:
+        """Density and coverage of all members from the reference radii computed once."""
+        members = self.member_values(self.generated_member_features(generated), reference)
+        return [MetricResult(values=values) for values in members]
+
+    def member_values(self, fake: torch.Tensor, reference: torch.Tensor) -> list[dict[str, float]]:
+        """Each member's values from its features ``fake`` [E, N, F]."""
         real = self.reference_features(reference)
-        precision_recall = prc_features_to_metric(
-            fake, real, prc_neighborhood=self.k_precision_recall, save_cpu_ram=False, verbose=False
-        )
-        density_coverage = precision_recall_density_coverage(
+        density_coverage = member_precision_recall_density_coverage(
             fake, real, self.k_precision_recall, self.k_density_coverage
         )
-        return MetricResult(
-            values={
-                KEY_PRECISION: precision_recall[KEY_METRIC_PRECISION],
-                KEY_RECALL: precision_recall[KEY_METRIC_RECALL],
-                KEY_DENSITY: density_coverage[KEY_DENSITY],
-                KEY_COVERAGE: density_coverage[KEY_COVERAGE],
-            }
-        )
+        values = []
+        for member, member_density_coverage in zip(fake, density_coverage, strict=True):
+            precision_recall = prc_features_to_metric(
+                member, real, prc_neighborhood=self.k_precision_recall, save_cpu_ram=False, verbose=False
+            )
+            values.append(
+                {
+                    KEY_PRECISION: precision_recall[KEY_METRIC_PRECISION],
+                    KEY_RECALL: precision_recall[KEY_METRIC_RECALL],
+                    KEY_DENSITY: member_density_coverage[KEY_DENSITY],
+                    KEY_COVERAGE: member_density_coverage[KEY_COVERAGE],
+                }
+            )
+        return values
 
     def settings(self) -> dict[str, Any]:
         return {"k_precision_recall": self.k_precision_recall, "k_density_coverage": self.k_density_coverage}

@@ -32,15 +32,36 @@ def mode_statistics(
 ) -> ModeStatistics:
     """Assign each sample to its nearest centre and summarise coverage and balance; ``mode_kl``
     is that of the high-quality samples' histogram (log K when there is none)."""
-    samples = samples.reshape(samples.shape[0], -1).double()
+    return member_mode_statistics(samples[None], centres, std, quality_radius, min_count)[0]
+
+
+def member_mode_statistics(
+    samples: torch.Tensor, centres: torch.Tensor, std: float, quality_radius: float, min_count: int
+) -> list[ModeStatistics]:
+    """``mode_statistics`` of each member of ``samples`` [E, N, ...] from one distance computation.
+
+    One call serves a single sample set too (E = 1), so an ensemble's members and separate trials
+    go through the same arithmetic and their counts agree exactly. The histograms of all members
+    come from one ``bincount``: member k's nearest centre i is counted at k K + i.
+    """
+    members, count = samples.shape[:2]
+    samples = samples.reshape(members, count, -1).double()
     centres = centres.to(samples.device).double()
-    distances, nearest = torch.cdist(samples, centres).min(dim=1)
+    num_modes = centres.shape[0]
+    distances, nearest = torch.cdist(samples, centres[None]).min(dim=2)
     high_quality = distances <= quality_radius * std
-    counts = torch.bincount(nearest[high_quality], minlength=centres.shape[0])
-    covered = torch.nonzero(counts >= min_count).flatten().tolist()
-    return ModeStatistics(
-        hq_fraction=float(high_quality.double().mean()), covered_modes=covered, mode_kl=mode_kl(counts)
-    )
+    offsets = torch.arange(members, device=samples.device)[:, None] * num_modes
+    counts = torch.bincount((nearest + offsets)[high_quality], minlength=members * num_modes)
+    counts = counts.reshape(members, num_modes).cpu()
+    hq_fractions = high_quality.double().mean(dim=1).tolist()
+    return [
+        ModeStatistics(
+            hq_fraction=hq_fraction,
+            covered_modes=torch.nonzero(member_counts >= min_count).flatten().tolist(),
+            mode_kl=mode_kl(member_counts),
+        )
+        for hq_fraction, member_counts in zip(hq_fractions, counts, strict=True)
+    ]
 
 
 def mode_kl(counts: torch.Tensor) -> float:
@@ -66,18 +87,28 @@ class ModeMetric:
         self.quality_radius = quality_radius
 
     def __call__(self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any) -> MetricResult:
+        return self.evaluate_members(generated[None], reference, dataset)[0]
+
+    def evaluate_members(
+        self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any
+    ) -> list[MetricResult]:
         centres = getattr(dataset, "mode_centres", None)
         if centres is None:
             raise GenbenchError("metric 'modes' needs a dataset with known mode centres (ring8, grid25)")
-        statistics = mode_statistics(
+        members = member_mode_statistics(
             generated, centres, dataset.mode_std, self.quality_radius, self.min_count
         )
-        values = {
-            KEY_HQ_FRACTION: statistics.hq_fraction,
-            KEY_MODES_COVERED: float(len(statistics.covered_modes)),
-            KEY_MODE_KL: statistics.mode_kl,
-        }
-        return MetricResult(values=values, covered_modes=statistics.covered_modes)
+        return [
+            MetricResult(
+                values={
+                    KEY_HQ_FRACTION: statistics.hq_fraction,
+                    KEY_MODES_COVERED: float(len(statistics.covered_modes)),
+                    KEY_MODE_KL: statistics.mode_kl,
+                },
+                covered_modes=statistics.covered_modes,
+            )
+            for statistics in members
+        ]
 
     def protocol(self) -> dict[str, Any]:
         params = {"min_count": self.min_count, "quality_radius": self.quality_radius}

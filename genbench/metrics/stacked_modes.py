@@ -22,6 +22,9 @@ samples, fixed seed) through the same pipeline: ``oracle_modes_covered`` near 1,
 ``oracle_mode_kl`` near the finite-sample floor (K - 1) / (2N) (0.019 at 26,000) say the count can
 be trusted at this sample size; a generator is judged against them, not against 1,000 and 0. It is
 classified once per process for each classifier and reference set.
+
+An ensemble's members ([E, N, 3, H, W]) are classified in one pass of all E N samples and share the
+oracle.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from genbench.metrics.base import MetricProtocol, MetricResult
 from genbench.metrics.extractors.digits_cnn import LOGITS
 from genbench.metrics.feature_cache import images_sha256
 from genbench.metrics.features import feature_space, to_uint8_rgb
+from genbench.metrics.fidelity import member_features
 from genbench.metrics.keys import (
     KEY_MODE_KL,
     KEY_MODES_COVERED,
@@ -81,13 +85,29 @@ class StackedModesMetric:
         self.batch_size = batch_size
 
     def __call__(self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any) -> MetricResult:
+        self.check_dataset(dataset)
+        labels = self.space.generated_features(generated, self.batch_size)[LOGITS].argmax(dim=1)
+        oracle = self.oracle(dataset, len(generated), generated.device)
+        return self.result(labels, oracle, dataset)
+
+    def evaluate_members(
+        self, generated: torch.Tensor, reference: torch.Tensor, dataset: Any
+    ) -> list[MetricResult]:
+        self.check_dataset(dataset)
+        labels = member_features(self.space, generated, self.batch_size)[LOGITS].argmax(dim=2).cpu()
+        oracle = self.oracle(dataset, generated.shape[1], generated.device)
+        return [self.result(member_labels, oracle, dataset) for member_labels in labels]
+
+    @staticmethod
+    def check_dataset(dataset: Any) -> None:
         if not hasattr(dataset, "labelled_reference") or dataset.shape[0] != STACK_DEPTH:
             raise GenbenchError(
                 "metric 'stacked_modes' needs the stacked_digits dataset (three digits as R, G, B)"
             )
-        labels = self.space.generated_features(generated, self.batch_size)[LOGITS].argmax(dim=1)
+
+    def result(self, labels: torch.Tensor, oracle: ModeCount, dataset: Any) -> MetricResult:
+        """One sample set's result from its samples' modes ``labels``."""
         count = count_modes(labels, dataset.num_modes, self.min_count)
-        oracle = self.oracle(dataset, len(generated), generated.device)
         values = {
             KEY_MODES_COVERED: float(len(count.covered_modes)),
             KEY_MODE_KL: count.mode_kl,

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from genbench.errors import GenbenchError
-from genbench.losses.vae import ElboTerms, elbo_terms
+from genbench.losses.vae import ElboTerms, elbo_terms, noise_from
 from genbench.metrics.base import MetricProtocol, MetricResult
 from genbench.metrics.keys import (
     KEY_ACTIVE_UNITS,
@@ -111,7 +111,7 @@ class VaeMetric:
         vae = require_vae(networks, "vae")
         generator = torch.Generator(device=reference.device).manual_seed(self.seed)
         with evaluation_mode(vae.encoder, vae.decoder):
-            terms = [elbo_terms(vae, x, generator) for x in reference.split(EVAL_BATCH)]
+            terms = [elbo_terms(vae, x, noise_from(generator)) for x in reference.split(EVAL_BATCH)]
         held_out = ElboTerms(
             reconstruction=torch.cat([term.reconstruction for term in terms]).double(),
             kl=torch.cat([term.kl for term in terms]).double(),

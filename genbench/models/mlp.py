@@ -29,17 +29,21 @@ class PackedDiscriminator(nn.Module):
     concatenated, so a discriminator that sees several samples at once can tell a collapsed
     generator from the data. One logit per pack; ``pack=1`` is the ordinary discriminator."""
 
-    def __init__(self, sample_size: int, hidden: int, depth: int, pack: int) -> None:
+    def __init__(self, sample_shape: tuple[int, ...], hidden: int, depth: int, pack: int) -> None:
         super().__init__()
         self.pack = pack
-        self.network = mlp(sample_size * pack, hidden, depth, 1, lambda: nn.LeakyReLU(0.2))
+        self.sample_dims = len(sample_shape)
+        self.network = mlp(math.prod(sample_shape) * pack, hidden, depth, 1, lambda: nn.LeakyReLU(0.2))
 
     def forward(self, samples: torch.Tensor) -> torch.Tensor:
-        if samples.shape[0] % self.pack:
-            raise GenbenchError(
-                f"PacGAN pack={self.pack} needs a batch size divisible by it, got {samples.shape[0]}"
-            )
-        return self.network(samples.reshape(samples.shape[0] // self.pack, -1)).squeeze(1)
+        """Samples [..., batch, *sample_shape] -> logits [..., batch / pack]: every dimension
+        before the batch's is a batch dimension too (an ensemble's member dimension)."""
+        batch_dim = samples.dim() - self.sample_dims - 1
+        batch = samples.shape[batch_dim]
+        if batch % self.pack:
+            raise GenbenchError(f"PacGAN pack={self.pack} needs a batch size divisible by it, got {batch}")
+        packed = samples.reshape(*samples.shape[:batch_dim], batch // self.pack, -1)
+        return self.network(packed).squeeze(-1)
 
 
 def build_mlp_gan(
@@ -47,7 +51,7 @@ def build_mlp_gan(
 ) -> GanParts:
     sample_size = math.prod(data_shape)
     generator = nn.Sequential(
-        mlp(latent_dim, hidden, depth, sample_size, nn.ReLU), nn.Unflatten(1, tuple(data_shape))
+        mlp(latent_dim, hidden, depth, sample_size, nn.ReLU), nn.Unflatten(-1, tuple(data_shape))
     )
-    discriminator = PackedDiscriminator(sample_size, hidden, depth, pack)
+    discriminator = PackedDiscriminator(tuple(data_shape), hidden, depth, pack)
     return GanParts(generator=generator, discriminator=discriminator, latent_dim=latent_dim)

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genbench.models.broadcast import member_view
 from genbench.models.dcgan import conv_decoder, conv_encoder
 from genbench.models.mlp import mlp
 from genbench.models.parts import VaeParts
@@ -40,14 +41,17 @@ def reparameterise(mean: torch.Tensor, log_var: torch.Tensor, noise: torch.Tenso
 
 
 class GaussianEncoder(nn.Module):
-    """x -> (mean, log variance) of q(z|x), from a network with 2 * latent_dim outputs."""
+    """x -> (mean, log variance) of q(z|x), from a network with 2 * latent_dim outputs.
+
+    Like the decoders, it treats every leading dimension as a batch dimension, so that an
+    ensemble's members stack (genbench.models.stacking)."""
 
     def __init__(self, network: nn.Module) -> None:
         super().__init__()
         self.network = network
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mean, log_var = self.network(x).chunk(2, dim=1)
+        mean, log_var = self.network(x).chunk(2, dim=-1)
         return mean, log_var
 
 
@@ -56,9 +60,11 @@ class BernoulliDecoder(nn.Module):
 
     likelihood = "bernoulli"
 
-    def __init__(self, network: nn.Module) -> None:
+    def __init__(self, network: nn.Module, sample_dims: int) -> None:
         super().__init__()
         self.network = network
+        #: the number of trailing dimensions of one sample, summed over in log p(x|z)
+        self.sample_dims = sample_dims
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return 2 * torch.sigmoid(self.network(z)) - 1
@@ -66,7 +72,7 @@ class BernoulliDecoder(nn.Module):
     def log_likelihood(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         targets = (x + 1) / 2
         cross_entropy = F.binary_cross_entropy_with_logits(self.network(z), targets, reduction="none")
-        return -cross_entropy.flatten(1).sum(1)
+        return -cross_entropy.flatten(-self.sample_dims).sum(-1)
 
 
 class GaussianDecoder(nn.Module):
@@ -74,19 +80,20 @@ class GaussianDecoder(nn.Module):
 
     likelihood = "gaussian"
 
-    def __init__(self, network: nn.Module) -> None:
+    def __init__(self, network: nn.Module, sample_dims: int) -> None:
         super().__init__()
         self.network = network
+        self.sample_dims = sample_dims
         self.log_std = nn.Parameter(torch.zeros(()))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.network(z))
 
     def log_likelihood(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        log_std = self.log_std.clamp(min=math.log(MIN_STD))
+        log_std = member_view(self.log_std, x).clamp(min=math.log(MIN_STD))
         standardised = (x - self(z)) * torch.exp(-log_std)
         log_density = -0.5 * standardised**2 - log_std - HALF_LOG_TWO_PI
-        return log_density.flatten(1).sum(1)
+        return log_density.flatten(-self.sample_dims).sum(-1)
 
 
 DECODERS = {"bernoulli": BernoulliDecoder, "gaussian": GaussianDecoder}
@@ -101,11 +108,13 @@ def build_vae_mlp(
 ) -> VaeParts:
     """MLP encoder and decoder over the flattened data, for any data shape."""
     size = math.prod(data_shape)
-    encoder = GaussianEncoder(nn.Sequential(nn.Flatten(), mlp(size, hidden, depth, 2 * latent_dim, nn.ReLU)))
+    flatten = nn.Flatten(-len(data_shape))
+    encoder = GaussianEncoder(nn.Sequential(flatten, mlp(size, hidden, depth, 2 * latent_dim, nn.ReLU)))
     decoder_network = nn.Sequential(
-        mlp(latent_dim, hidden, depth, size, nn.ReLU), nn.Unflatten(1, data_shape)
+        mlp(latent_dim, hidden, depth, size, nn.ReLU), nn.Unflatten(-1, tuple(data_shape))
     )
-    return VaeParts(encoder=encoder, decoder=DECODERS[likelihood](decoder_network), latent_dim=latent_dim)
+    decoder = DECODERS[likelihood](decoder_network, len(data_shape))
+    return VaeParts(encoder=encoder, decoder=decoder, latent_dim=latent_dim)
 
 
 def build_vae_conv(
@@ -122,6 +131,6 @@ def build_vae_conv(
     decoder_network = conv_decoder(latent_dim, data_shape, base_channels, batch_norm=False, model="vae_conv")
     return VaeParts(
         encoder=GaussianEncoder(encoder_network),
-        decoder=DECODERS[likelihood](decoder_network),
+        decoder=DECODERS[likelihood](decoder_network, len(data_shape)),
         latent_dim=latent_dim,
     )

@@ -1,7 +1,13 @@
-"""Evaluation of a generator on a schedule: samples, metrics and the discriminator's view."""
+"""Evaluation of generators on a schedule: samples, metrics and the discriminator's view.
+
+An ensemble is evaluated at once: its stacked generator draws every member's samples in one pass
+([E, N, ...]), metrics take all members' samples together where they can (``evaluate_members``),
+and the stacked discriminator is probed once for all members. Each member gets its own Evaluation.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,9 +16,10 @@ from torch import nn
 
 from genbench.errors import GenbenchError
 from genbench.losses.penalties import input_gradient_norms
-from genbench.metrics.base import Metric
+from genbench.metrics.base import Metric, MetricResult, evaluate_members
 from genbench.metrics.keys import KEY_D_INPUT_GRAD_NORM_FAKE, KEY_D_INPUT_GRAD_NORM_REAL
-from genbench.models.parts import GanParts
+from genbench.models.checkpoint import networks_of
+from genbench.models.parts import GanParts, VaeParts
 
 GENERATION_BATCH = 4096
 IMAGE_DIMS = 3  # (C, H, W)
@@ -43,19 +50,24 @@ class Evaluation:
 
 
 @torch.no_grad()
-def generate(networks: GanParts, latents: torch.Tensor, data_shape: tuple[int, ...]) -> torch.Tensor:
-    """Samples for ``latents``, checked against the dataset so a wrong generator fails clearly."""
+def generate(
+    networks: GanParts | VaeParts, latents: torch.Tensor, data_shape: tuple[int, ...]
+) -> torch.Tensor:
+    """Samples for ``latents`` [..., N, latent] (leading dims: an ensemble's members), checked
+    against the dataset so a wrong generator fails clearly."""
+    sample_dim = latents.dim() - 2
     was_training = networks.generator.training
     networks.generator.eval()
     try:
-        samples = torch.cat([networks.generator(chunk) for chunk in latents.split(GENERATION_BATCH)])
+        chunks = latents.split(GENERATION_BATCH, dim=sample_dim)
+        samples = torch.cat([networks.generator(chunk) for chunk in chunks], dim=sample_dim)
     finally:
         networks.generator.train(was_training)
-    expected = (latents.shape[0], *data_shape)
+    expected = (*latents.shape[:-1], *data_shape)
     if tuple(samples.shape) != expected:
-        raise GenbenchError(
-            f"the generator returned samples of shape {tuple(samples.shape)}; the dataset needs {expected}"
-        )
+        # shapes as for one trial: an ensemble's member dimension is not the user's concern
+        got, needed = tuple(samples.shape[sample_dim:]), expected[sample_dim:]
+        raise GenbenchError(f"the generator returned samples of shape {got}; the dataset needs {needed}")
     if len(data_shape) == IMAGE_DIMS:
         check_image_range(samples)
     return samples.float()
@@ -78,59 +90,95 @@ def check_image_range(samples: torch.Tensor) -> None:
 
 def discriminator_input_gradients(
     discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor
-) -> dict[str, float]:
-    """Mean ||grad_x D(x)|| on real and on fake samples: a sharp discriminator (large norms) is
-    the classic precursor of vanishing or exploding generator gradients."""
+) -> list[dict[str, float]]:
+    """Per member, mean ||grad_x D(x)|| on real and on fake samples ([E, batch, ...] each): a sharp
+    discriminator (large norms) is the classic precursor of vanishing or exploding generator
+    gradients."""
     was_training = discriminator.training
     discriminator.eval()
     try:
-        real_norm = input_gradient_norms(discriminator, real.detach().requires_grad_(True)).mean()
-        fake_norm = input_gradient_norms(discriminator, fake.detach().requires_grad_(True)).mean()
+        real_norms = input_gradient_norms(discriminator, real.detach().requires_grad_(True)).mean(-1)
+        fake_norms = input_gradient_norms(discriminator, fake.detach().requires_grad_(True)).mean(-1)
     finally:
         discriminator.train(was_training)
-    return {KEY_D_INPUT_GRAD_NORM_REAL: float(real_norm), KEY_D_INPUT_GRAD_NORM_FAKE: float(fake_norm)}
+    return [
+        {KEY_D_INPUT_GRAD_NORM_REAL: real_norm, KEY_D_INPUT_GRAD_NORM_FAKE: fake_norm}
+        for real_norm, fake_norm in zip(real_norms.tolist(), fake_norms.tolist(), strict=True)
+    ]
 
 
-def evaluate(
+def evaluate_ensemble(
     step: int,
-    networks: GanParts,
+    networks: GanParts | VaeParts,
+    member_networks: Sequence[GanParts | VaeParts],
+    members: Sequence[int],
     dataset: Any,
     metrics: dict[str, Metric],
     latents: torch.Tensor,
     reference: torch.Tensor,
     probe_batch: int,
-) -> Evaluation:
-    """Generate ``latents``' samples and compute every metric against ``reference``.
+) -> list[Evaluation]:
+    """Evaluate ``members`` (indices into the ensemble) of the stacked ``networks`` against
+    ``reference``: generate from ``latents`` [E, N, latent], then compute every metric.
 
-    The discriminator is probed on ``probe_batch`` samples of each kind (the training batch size,
-    which PacGAN's packing divides), and only when both sets are that large.
+    ``member_networks`` are those members' own networks: a metric of the model itself
+    (``uses_networks``) is given them, with the member's current weights copied in. The
+    discriminator is probed on ``probe_batch`` samples of each kind (the training batch size, which
+    PacGAN's packing divides), and only when both sets are that large.
     """
     samples = generate(networks, latents, tuple(dataset.shape))
-    if not torch.isfinite(samples).all():
-        return Evaluation(step=step, values={}, covered_modes=None, samples=samples, finite=False)
-    values: dict[str, float] = {}
-    keys_by_metric: dict[str, list[str]] = {}
-    covered_modes = None
+    finite = torch.isfinite(samples.flatten(1)).all(dim=1).tolist()
+    scored = [member for member in members if finite[member]]
+    results: dict[int, dict[str, MetricResult]] = {member: {} for member in scored}
+    # one tensor for every metric: feature extraction recognises samples it has seen by identity
+    scored_samples = samples[scored]
     for name, metric in metrics.items():
-        if not getattr(metric, "applies_to", lambda _: True)(networks):
+        if not scored or not getattr(metric, "applies_to", lambda _: True)(member_networks[0]):
             continue
         if getattr(metric, "uses_networks", False):
-            result = metric(samples, reference, dataset, networks=networks)
+            for member, own in zip(members, member_networks, strict=True):
+                if member in results:
+                    copy_member(networks, member, own)
+                    results[member][name] = metric(samples[member], reference, dataset, networks=own)
         else:
-            result = metric(samples, reference, dataset)
+            member_results = evaluate_members(metric, scored_samples, reference, dataset)
+            for member, result in zip(scored, member_results, strict=True):
+                results[member][name] = result
+    signals: dict[int, dict[str, float]] = {}
+    if scored and networks.discriminator is not None and min(samples.shape[1], len(reference)) >= probe_batch:
+        real_probe = reference[:probe_batch].expand(samples.shape[0], *reference[:probe_batch].shape)
+        probes = discriminator_input_gradients(networks.discriminator, real_probe, samples[:, :probe_batch])
+        signals = {member: probes[member] for member in scored}
+    return [
+        member_evaluation(step, samples[member], results.get(member), signals.get(member, {}))
+        for member in members
+    ]
+
+
+def member_evaluation(
+    step: int, samples: torch.Tensor, results: dict[str, MetricResult] | None, signals: dict[str, float]
+) -> Evaluation:
+    """One member's Evaluation from its metrics' results (None: its samples were not finite)."""
+    if results is None:
+        return Evaluation(step=step, values={}, covered_modes=None, samples=samples, finite=False)
+    values: dict[str, float] = {}
+    covered_modes = None
+    for result in results.values():
         values.update(result.values)
-        keys_by_metric[name] = list(result.values)
         covered_modes = result.covered_modes if result.covered_modes is not None else covered_modes
-    signals = {}
-    if networks.discriminator is not None and min(len(samples), len(reference)) >= probe_batch:
-        signals = discriminator_input_gradients(
-            networks.discriminator, reference[:probe_batch], samples[:probe_batch]
-        )
     return Evaluation(
         step=step,
         values=values,
         covered_modes=covered_modes,
         samples=samples,
-        keys_by_metric=keys_by_metric,
+        keys_by_metric={name: list(result.values) for name, result in results.items()},
         signals=signals,
     )
+
+
+def copy_member(networks: GanParts | VaeParts, member: int, into: GanParts | VaeParts) -> None:
+    """Copy member ``member``'s current weights from the stacked ``networks`` into its own."""
+    own = networks_of(into)
+    for name, module in networks_of(networks).items():
+        if module.size > 1:
+            module.write_member(member, own[name])

@@ -1,7 +1,11 @@
 """The GAN training step: alternating discriminator and generator updates, with room for remedies.
 
-A step returns its signals (losses and gradient norms) as one device tensor, so the shared loop
-(genbench.train.loop) can accumulate them and check divergence without host synchronisation.
+The step trains an ensemble of E members at once (E = 1 for a trial alone): its networks are member
+modules (genbench.models.stacking), every batch is [E, batch, ...] drawn from the members' own
+seeded streams, every objective is one value per member and their sum is differentiated, which
+gives each member its own gradient. It returns its signals (losses and gradient norms) as one
+device tensor [E, signals], so the shared loop (genbench.train.loop) can accumulate them and check
+divergence per member without host synchronisation.
 
 Remedies plug into the step through ``GanHooks`` instead of ``if`` branches in it, so that adding
 one touches the remedy and the place that builds the hooks, never the step. The points, in the
@@ -11,9 +15,9 @@ order the step meets them:
   passes through these transforms (instance noise, differentiable augmentation). Each sees one
   batch at a time, so the generator update, which shows the discriminator only fakes, applies
   the same transforms as the discriminator update.
-- ``discriminator_terms``: extra terms of the discriminator's objective, computed from the network
-  and the batches it has just scored (R1, the gradient penalty): a suite's ``penalty:`` and the
-  terms a loss comes with (WGAN-GP) take this one route.
+- ``discriminator_terms``: extra terms of the discriminator's objective, computed from the network,
+  the batches it has just scored and the members' penalty streams (R1, the gradient penalty): a
+  suite's ``penalty:`` and the terms a loss comes with (WGAN-GP) take this one route.
 - ``after_discriminator_update`` / ``after_generator_update``: called with the network just
   updated (WGAN's weight clipping; an EMA copy of the generator).
 
@@ -25,7 +29,7 @@ which ``genbench.train.trial`` owns; an EMA generator needs that to become the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -45,8 +49,8 @@ from genbench.models.parts import GanParts
 from genbench.optim import build_optimizer
 from genbench.spec import TrialSpec
 from genbench.train.build import TrialParts
-from genbench.train.loop import Divergence, train_steps
-from genbench.train.streams import DATA_STREAM, LATENT_STREAM, seeded
+from genbench.train.step import TrainingStep, per_member
+from genbench.train.streams import TrainingStreams
 
 SIGNALS = (KEY_GENERATOR_LOSS, KEY_DISCRIMINATOR_LOSS, KEY_GENERATOR_GRAD_NORM, KEY_DISCRIMINATOR_GRAD_NORM)
 
@@ -75,7 +79,7 @@ def gan_hooks(loss: GanLoss, penalty: DiscriminatorPenalty | None) -> GanHooks:
 
 
 class DiscriminatorUpdate(NamedTuple):
-    #: the loss without the extra terms, as the ``discriminator_loss`` signal reports it
+    #: the loss without the extra terms, as the ``discriminator_loss`` signal reports it, [E]
     loss: torch.Tensor
     grad_norm: torch.Tensor
     #: the real batch it trained on, before the input transforms
@@ -84,7 +88,7 @@ class DiscriminatorUpdate(NamedTuple):
 
 @dataclass
 class GanStep:
-    """One generator update and the ``d_steps`` discriminator updates before it."""
+    """One generator update and the ``d_steps`` discriminator updates before it, for E members."""
 
     networks: GanParts
     dataset: object
@@ -93,9 +97,18 @@ class GanStep:
     discriminator_optimizer: torch.optim.Optimizer
     batch_size: int
     d_steps: int
-    data_rng: torch.Generator
-    latent_rng: torch.Generator
+    streams: TrainingStreams
     hooks: GanHooks = field(default_factory=GanHooks)
+
+    @property
+    def members(self) -> int:
+        return self.networks.generator.size
+
+    def real_batch(self) -> torch.Tensor:
+        return self.streams.data.draw(lambda rng: self.dataset.sample(self.batch_size, rng))
+
+    def latent_batch(self) -> torch.Tensor:
+        return self.streams.latent.draw(lambda rng: self.networks.latents(self.batch_size, rng))
 
     def discriminator_input(self, samples: torch.Tensor) -> torch.Tensor:
         for transform in self.hooks.discriminator_inputs:
@@ -104,17 +117,22 @@ class GanStep:
 
     def discriminator_update(self) -> DiscriminatorUpdate:
         generator, discriminator = self.networks.generator, self.networks.discriminator
-        real = self.dataset.sample(self.batch_size, self.data_rng)
+        real = self.real_batch()
         with torch.no_grad():
-            fake = generator(self.networks.latents(self.batch_size, self.latent_rng))
+            fake = generator(self.latent_batch())
         real_input, fake_input = self.discriminator_input(real), self.discriminator_input(fake)
-        objective = self.loss.discriminator_loss(discriminator(real_input), discriminator(fake_input))
+        objective = per_member(
+            self.loss.discriminator_loss(discriminator(real_input), discriminator(fake_input)),
+            self.members,
+            "the discriminator loss",
+        )
         loss_value = objective.detach()
         for term in self.hooks.discriminator_terms:
-            objective = objective + term(discriminator, real_input, fake_input)
+            value = term(discriminator, real_input, fake_input, self.streams.penalty)
+            objective = objective + per_member(value, self.members, "a discriminator penalty")
         self.discriminator_optimizer.zero_grad(set_to_none=True)
-        objective.backward()
-        grad_norm = nn.utils.clip_grad_norm_(discriminator.parameters(), float("inf"))
+        objective.sum().backward()
+        grad_norm = discriminator.member_grad_norms()
         self.discriminator_optimizer.step()
         for hook in self.hooks.after_discriminator_update:
             hook(discriminator)
@@ -123,60 +141,65 @@ class GanStep:
     def generator_update(self, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One update against the current discriminator. ``real`` is the batch the discriminator
         last trained on: a loss that reads real logits gets them without a new draw, which would
-        shift the data stream."""
+        shift the data stream. Only the generator's gradients are computed (autograd.grad), so the
+        discriminator's parameters need no switching off and get no stray gradients."""
         generator, discriminator = self.networks.generator, self.networks.discriminator
-        discriminator.requires_grad_(False)
-        try:
-            fake = generator(self.networks.latents(self.batch_size, self.latent_rng))
-            fake_logits = discriminator(self.discriminator_input(fake))
-            needs_real = self.loss.generator_needs_real_logits
-            real_logits = discriminator(self.discriminator_input(real)) if needs_real else None
-            objective = self.loss.generator_loss(fake_logits, real_logits)
-            self.generator_optimizer.zero_grad(set_to_none=True)
-            objective.backward()
-            grad_norm = nn.utils.clip_grad_norm_(generator.parameters(), float("inf"))
-            self.generator_optimizer.step()
-        finally:
-            discriminator.requires_grad_(True)
+        fake = generator(self.latent_batch())
+        fake_logits = discriminator(self.discriminator_input(fake))
+        needs_real = self.loss.generator_needs_real_logits
+        real_logits = discriminator(self.discriminator_input(real)) if needs_real else None
+        objective = per_member(
+            self.loss.generator_loss(fake_logits, real_logits), self.members, "the generator loss"
+        )
+        parameters = generator.member_parameters()
+        gradients = torch.autograd.grad(objective.sum(), parameters)
+        for parameter, gradient in zip(parameters, gradients, strict=True):
+            parameter.grad = gradient
+        grad_norm = generator.member_grad_norms()
+        self.generator_optimizer.step()
         for hook in self.hooks.after_generator_update:
             hook(generator)
         return objective.detach(), grad_norm
 
     def __call__(self) -> torch.Tensor:
-        """Run the updates; returns (g_loss, d_loss, g_grad_norm, d_grad_norm), D's averaged."""
-        d_updates = [self.discriminator_update() for _ in range(self.d_steps)]
-        d_loss = torch.stack([update.loss for update in d_updates]).mean()
-        d_grad = torch.stack([update.grad_norm for update in d_updates]).mean()
-        g_loss, g_grad = self.generator_update(d_updates[-1].real)
-        return torch.stack([g_loss, d_loss, g_grad, d_grad])
+        """Run the updates; returns [E, (g_loss, d_loss, g_grad_norm, d_grad_norm)], D's averaged."""
+        last = self.discriminator_update()
+        d_loss, d_grad = last.loss, last.grad_norm
+        for _ in range(self.d_steps - 1):
+            last = self.discriminator_update()
+            d_loss, d_grad = d_loss + last.loss, d_grad + last.grad_norm
+        if self.d_steps > 1:
+            d_loss, d_grad = d_loss / self.d_steps, d_grad / self.d_steps
+        g_loss, g_grad = self.generator_update(last.real)
+        return torch.stack([g_loss, d_loss, g_grad, d_grad], dim=1)
 
 
-def gan_training_events(
-    spec: TrialSpec,
-    parts: TrialParts,
-    device: torch.device,
-    schedule: set[int],
-    on_progress: Callable[[int], None],
-) -> Iterator[tuple[int, dict[str, float]] | Divergence]:
-    """Train a GAN trial: (step, window signals) at each scheduled step, or a Divergence."""
-    if parts.loss is None or spec.optimizer is None or parts.networks.discriminator is None:
+def gan_step(
+    spec: TrialSpec, seeds: Sequence[int], parts: TrialParts, networks: GanParts, device: torch.device
+) -> TrainingStep:
+    """The training step of GAN members ``seeds`` (trials that differ only in the seed):
+    ``networks`` are their stacked networks on ``device``, ``parts`` member 0's other parts."""
+    if parts.loss is None or spec.optimizer is None or networks.discriminator is None:
         raise GenbenchError("training a GAN needs a loss, an optimizer and a model with a discriminator")
-    networks = parts.networks
-    step_fn = GanStep(
+    if not isinstance(parts.loss, GanLoss):
+        raise GenbenchError(f"a GAN needs a GAN loss, got {type(parts.loss).__name__}")
+    step = GanStep(
         networks=networks,
         dataset=parts.dataset,
         loss=parts.loss,
         generator_optimizer=build_optimizer(
-            spec.optimizer.name, spec.optimizer.params, "generator", networks.generator.parameters()
+            spec.optimizer.name, spec.optimizer.params, "generator", networks.generator.member_parameters()
         ),
         discriminator_optimizer=build_optimizer(
-            spec.optimizer.name, spec.optimizer.params, "discriminator", networks.discriminator.parameters()
+            spec.optimizer.name,
+            spec.optimizer.params,
+            "discriminator",
+            networks.discriminator.member_parameters(),
         ),
         batch_size=spec.train.batch_size,
         d_steps=spec.train.d_steps,
-        data_rng=seeded(device, spec.seed + DATA_STREAM),
-        latent_rng=seeded(device, spec.seed + LATENT_STREAM),
+        streams=TrainingStreams.seeded(device, seeds),
         hooks=gan_hooks(parts.loss, parts.penalty),
     )
-    for event in train_steps(step_fn, SIGNALS, spec.train.steps, schedule, device, on_progress):
-        yield event if isinstance(event, Divergence) else (event.step, event.values)
+    # real samples one step consumes: the discriminator reads a batch per d_step
+    return TrainingStep(step, SIGNALS, samples_per_step=spec.train.d_steps * spec.train.batch_size)

@@ -1,4 +1,7 @@
-"""Run one trial end to end: build its parts, train (or only evaluate) and collect the record.
+"""Run trials end to end: build their parts, train (or only evaluate) and collect the records.
+
+Trials that differ only in their seed run together as one vectorized ensemble (``run_trials``);
+a trial alone is an ensemble of one. Either way each trial gets its own record.
 
 Randomness is split into independent, seeded streams (initial weights, training data, training
 latents, evaluation latents, the reference set), so the same trial gives the same numbers on the
@@ -30,13 +33,15 @@ from genbench.metrics.keys import (
 )
 from genbench.models.checkpoint import checkpoint_bytes, networks_of
 from genbench.models.parts import GanParts, VaeParts
-from genbench.records import CurvePoint, ModeSet, TrialRecord, TrialStatus
+from genbench.models.stacking import stack_networks
+from genbench.records import CurvePoint, EnsembleMembership, ModeSet, TrialRecord, TrialStatus
 from genbench.registry import import_object
-from genbench.spec import Trial
+from genbench.spec import Trial, TrialSpec
 from genbench.train.build import TrialParts, build_trial_parts
-from genbench.train.evaluation import Evaluation, evaluate, evaluation_steps
-from genbench.train.loop import Divergence
-from genbench.train.streams import EVAL_STREAM, REFERENCE_SEED, seeded
+from genbench.train.evaluation import Evaluation, copy_member, evaluate_ensemble, evaluation_steps
+from genbench.train.loop import Divergence, WindowSignals, train_steps
+from genbench.train.step import TrainingStep
+from genbench.train.streams import EVAL_STREAM, REFERENCE_SEED, MemberStreams, seeded
 
 SAVED_SAMPLES = 2000
 
@@ -86,112 +91,177 @@ def peak_memory_mb(device: torch.device) -> float:
 def run_trial(
     trial: Trial, suite_name: str, device: torch.device, progress: ProgressCallback | None = None
 ) -> TrialOutcome:
-    """Train and evaluate ``trial``; raises on a failure (the runner records it), returns a
-    record with status ``diverged`` when the losses or samples stop being finite."""
-    started_at = utc_now()
-    spec = trial.spec
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    torch.manual_seed(spec.seed)
-    parts = build_trial_parts(spec)
-    for module in networks_of(parts.networks).values():
-        module.to(device)
+    """Train and evaluate ``trial`` alone (an ensemble of one); raises on a failure (the runner
+    records it), returns a record with status ``diverged`` when the losses or samples stop being
+    finite."""
+    callback = (lambda trial_id, done, total: progress(done, total)) if progress else None
+    return run_trials([trial], suite_name, device, callback)[0]
 
-    reference_count = spec.train.reference_samples or spec.train.eval_samples
-    # held-out data where the dataset has a split (images), fresh draws where it is generated
-    draw_reference = getattr(parts.dataset, "reference", parts.dataset.sample)
-    reference = draw_reference(reference_count, seeded(device, REFERENCE_SEED))
-    eval_latents = parts.networks.latents(spec.train.eval_samples, seeded(device, spec.seed + EVAL_STREAM))
-    schedule = evaluation_steps(spec.train.steps, spec.train.eval_every)
 
-    def evaluate_now(step: int) -> Evaluation:
-        return evaluate(
-            step, parts.networks, parts.dataset, parts.metrics, eval_latents, reference, spec.train.batch_size
-        )
+@dataclass
+class MemberState:
+    """What one member's trial has gathered so far."""
 
-    curves: list[CurvePoint] = []
-    mode_sets: list[ModeSet] = []
+    curves: list[CurvePoint] = field(default_factory=list)
+    mode_sets: list[ModeSet] = field(default_factory=list)
     #: only the latest evaluation is kept: its samples can be large (26,000 images on stacked digits)
     latest: Evaluation | None = None
-    eval_seconds = 0.0
-    diverged_step = None
-    train_started = time.perf_counter()
-    for event in training_events(trial, parts, device, set(schedule), progress):
-        if isinstance(event, Divergence):
-            diverged_step = event.step
-            break
-        step, window_values = event
-        eval_started = time.perf_counter()
-        evaluation = evaluate_now(step)
-        eval_seconds += time.perf_counter() - eval_started
-        if not evaluation.finite:
-            if not spec.trains:
-                raise GenbenchError("the generator returned non-finite samples (NaN or Inf)")
-            diverged_step = step
-            break
-        latest = evaluation
-        for metric, value in {**window_values, **evaluation.signals, **evaluation.values}.items():
-            curves.append(CurvePoint(step=step, metric=metric, value=value))
-        if evaluation.covered_modes is not None:
-            mode_sets.append(ModeSet(step=step, modes=evaluation.covered_modes))
-    train_seconds = time.perf_counter() - train_started - eval_seconds
+    diverged_step: int | None = None
 
-    last = latest if diverged_step is None else None
-    timings = {
-        KEY_TRAIN_SECONDS: train_seconds,
-        KEY_EVAL_SECONDS: eval_seconds,
-        KEY_PEAK_MEMORY_MB: peak_memory_mb(device),
-    }
-    if spec.trains and diverged_step is None and train_seconds > 0:
-        # real samples the model consumed: a GAN's discriminator reads a batch per d_step
-        updates_per_step = spec.train.d_steps if isinstance(parts.networks, GanParts) else 1
-        consumed = spec.train.steps * updates_per_step * spec.train.batch_size
-        timings[KEY_SAMPLES_PER_SECOND] = consumed / train_seconds
-    reference_protocol = {
-        "eval_samples": spec.train.eval_samples,
-        "reference_samples": int(reference.shape[0]),
-        "reference": {"dataset": spec.dataset.model_dump(mode="json"), "seed": REFERENCE_SEED},
-    }
-    record = TrialRecord(
-        id=trial.id,
-        suite=suite_name,
-        status=TrialStatus.DIVERGED if diverged_step is not None else TrialStatus.FINISHED,
-        spec=spec.model_dump(mode="json"),
-        grid=trial.grid,
-        grid_columns=trial.grid_columns,
-        metrics=last.values if last else {},
-        protocols=metric_protocols(parts, last, reference_protocol),
-        diverged_step=diverged_step,
-        timings=timings,
-        environment=environment(device),
-        covered_modes=mode_sets,
-        started_at=started_at,
-        finished_at=utc_now(),
-    )
-    centres = getattr(parts.dataset, "mode_centres", None)
-    return TrialOutcome(
-        record=record,
-        curves=curves,
-        samples=last.samples[:SAVED_SAMPLES].cpu().numpy() if last else None,
-        mode_centres=centres.cpu().numpy() if centres is not None else None,
-        checkpoint=checkpoint_bytes(
-            parts.networks, spec.model.model_dump(mode="json"), tuple(parts.dataset.shape)
-        )
-        if spec.trains and diverged_step is None
-        else None,
-    )
+    def diverge(self, step: int) -> None:
+        self.diverged_step, self.latest = step, None
 
 
 def run_trials(
     trials: Sequence[Trial], suite_name: str, device: torch.device, progress: TrialsProgress | None = None
 ) -> list[TrialOutcome]:
-    """Train and evaluate ``trials`` together as one vectorized ensemble (PROVISIONAL: one by one
-    until the ensemble lands); outcomes in the order of ``trials``."""
+    """Train and evaluate ``trials`` together as one vectorized ensemble; outcomes in their order.
+
+    The trials must differ only in their seed. Member k is built under trial k's seed and fed from
+    trial k's streams, so its numbers are those of trial k run alone (to float tolerance). Raises
+    when the ensemble as a whole fails; a member that diverges is recorded so and the others go on.
+    """
+    started_at = utc_now()
+    specs = [trial.spec for trial in trials]
+    spec = specs[0]
+    check_same_but_seed(specs)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    members = [build_member(member_spec, device) for member_spec in specs]
+    first = members[0]
+    networks = stack_networks([member.networks for member in members])
+    seeds = [member_spec.seed for member_spec in specs]
+
+    reference_count = spec.train.reference_samples or spec.train.eval_samples
+    # held-out data where the dataset has a split (images), fresh draws where it is generated
+    draw_reference = getattr(first.dataset, "reference", first.dataset.sample)
+    reference = draw_reference(reference_count, seeded(device, REFERENCE_SEED))
+    eval_latents = MemberStreams.seeded(device, seeds, EVAL_STREAM).draw(
+        lambda rng: first.networks.latents(spec.train.eval_samples, rng)
+    )
+    schedule = evaluation_steps(spec.train.steps, spec.train.eval_every)
+    states = [MemberState() for _ in trials]
+    alive = list(range(len(trials)))
+
+    eval_seconds = 0.0
+    samples_per_step = 0
+    train_started = time.perf_counter()
+
+    def on_progress(step: int) -> None:
+        if progress is not None:
+            for member in alive:
+                progress(trials[member].id, step, spec.train.steps)
+
+    for event in training_events(spec, seeds, first, networks, device, set(schedule), on_progress):
+        if isinstance(event, TrainingStep):
+            samples_per_step = event.samples_per_step
+            continue
+        if isinstance(event, Divergence):
+            for member, step in event.steps.items():
+                states[member].diverge(step)
+            alive = [member for member in alive if member not in event.steps]
+            continue
+        eval_started = time.perf_counter()
+        evaluations = evaluate_ensemble(
+            event.step,
+            networks,
+            [members[member].networks for member in alive],
+            alive,
+            first.dataset,
+            first.metrics,
+            eval_latents,
+            reference,
+            spec.train.batch_size,
+        )
+        eval_seconds += time.perf_counter() - eval_started
+        for member, evaluation in zip(alive, evaluations, strict=True):
+            if not evaluation.finite:
+                if not spec.trains:
+                    raise GenbenchError("the generator returned non-finite samples (NaN or Inf)")
+                states[member].diverge(event.step)
+                continue
+            record_evaluation(states[member], evaluation, event.values[member] if event.values else {})
+        alive = [member for member in alive if states[member].diverged_step is None]
+        if not alive:
+            break
+    train_seconds = time.perf_counter() - train_started - eval_seconds
+
+    timings = {
+        KEY_TRAIN_SECONDS: train_seconds,
+        KEY_EVAL_SECONDS: eval_seconds,
+        KEY_PEAK_MEMORY_MB: peak_memory_mb(device),
+    }
+    reference_protocol = {
+        "eval_samples": spec.train.eval_samples,
+        "reference_samples": int(reference.shape[0]),
+        "reference": {"dataset": spec.dataset.model_dump(mode="json"), "seed": REFERENCE_SEED},
+    }
+    centres = getattr(first.dataset, "mode_centres", None)
     outcomes = []
-    for trial in trials:
-        callback = (lambda done, total, tid=trial.id: progress(tid, done, total)) if progress else None
-        outcomes.append(run_trial(trial, suite_name, device, callback))
+    for index, (trial, member, state) in enumerate(zip(trials, members, states, strict=True)):
+        finished = state.diverged_step is None
+        member_timings = dict(timings)
+        if spec.trains and finished and train_seconds > 0:
+            member_timings[KEY_SAMPLES_PER_SECOND] = spec.train.steps * samples_per_step / train_seconds
+        if spec.trains and finished:
+            copy_member(networks, index, member.networks)
+        last = state.latest if finished else None
+        record = TrialRecord(
+            id=trial.id,
+            suite=suite_name,
+            status=TrialStatus.FINISHED if finished else TrialStatus.DIVERGED,
+            spec=trial.spec.model_dump(mode="json"),
+            grid=trial.grid,
+            grid_columns=trial.grid_columns,
+            metrics=last.values if last else {},
+            protocols=metric_protocols(first, last, reference_protocol),
+            diverged_step=state.diverged_step,
+            timings=member_timings,
+            environment=environment(device),
+            covered_modes=state.mode_sets,
+            ensemble=EnsembleMembership(member=index, size=len(trials)) if len(trials) > 1 else None,
+            started_at=started_at,
+            finished_at=utc_now(),
+        )
+        outcomes.append(
+            TrialOutcome(
+                record=record,
+                curves=state.curves,
+                samples=last.samples[:SAVED_SAMPLES].cpu().numpy() if last else None,
+                mode_centres=centres.cpu().numpy() if centres is not None else None,
+                checkpoint=checkpoint_bytes(
+                    member.networks, trial.spec.model.model_dump(mode="json"), tuple(first.dataset.shape)
+                )
+                if spec.trains and finished
+                else None,
+            )
+        )
     return outcomes
+
+
+def check_same_but_seed(specs: Sequence[TrialSpec]) -> None:
+    """Trials train together only when nothing but their seed differs."""
+    shared = {spec.model_copy(update={"seed": 0}).trial_id() for spec in specs}
+    if len(shared) > 1:
+        raise GenbenchError("trials trained as one ensemble must differ only in their seed")
+
+
+def build_member(spec: TrialSpec, device: torch.device) -> TrialParts:
+    """One member's parts, built under its own seed (initial weights) and moved to ``device``."""
+    torch.manual_seed(spec.seed)
+    parts = build_trial_parts(spec)
+    for module in networks_of(parts.networks).values():
+        module.to(device)
+    return parts
+
+
+def record_evaluation(state: MemberState, evaluation: Evaluation, window_values: dict[str, float]) -> None:
+    state.latest = evaluation
+    step = evaluation.step
+    for metric, value in {**window_values, **evaluation.signals, **evaluation.values}.items():
+        state.curves.append(CurvePoint(step=step, metric=metric, value=value))
+    if evaluation.covered_modes is not None:
+        state.mode_sets.append(ModeSet(step=step, modes=evaluation.covered_modes))
 
 
 def metric_protocols(
@@ -207,32 +277,33 @@ def metric_protocols(
     return protocols
 
 
-#: the training loop of each kind of built model, imported when a trial of that kind trains; each
-#: has the signature of ``genbench.train.gan.gan_training_events``
-TRAINERS = {
-    GanParts: "genbench.train.gan:gan_training_events",
-    VaeParts: "genbench.train.vae:vae_training_events",
+#: the training step of each kind of built model, imported when a trial of that kind trains; each
+#: has the signature of ``genbench.train.gan.gan_step``
+STEP_BUILDERS = {
+    GanParts: "genbench.train.gan:gan_step",
+    VaeParts: "genbench.train.vae:vae_step",
 }
 
 
 def training_events(
-    trial: Trial,
+    spec: TrialSpec,
+    seeds: Sequence[int],
     parts: TrialParts,
+    networks: GanParts | VaeParts,
     device: torch.device,
     schedule: set[int],
-    progress: ProgressCallback | None,
-) -> Iterator[tuple[int, dict[str, float]] | Divergence]:
-    """(step, window signals) at each evaluation step, or a Divergence; step 0 only evaluates."""
-    spec = trial.spec
+    on_progress: Callable[[int], None],
+) -> Iterator[TrainingStep | WindowSignals | Divergence]:
+    """The step built (first, when training), then window signals at each evaluation step and
+    members' divergences; step 0 only evaluates. ``on_progress(step)`` at every check."""
     if not spec.trains:
-        yield 0, {}
+        yield WindowSignals(step=0, values=[])
         return
-    target = TRAINERS.get(type(parts.networks))
+    target = STEP_BUILDERS.get(type(parts.networks))
     if target is None:
-        raise GenbenchError(f"no training loop for models of kind {type(parts.networks).__name__}")
-
-    def on_progress(step: int) -> None:
-        if progress is not None:
-            progress(step, spec.train.steps)
-
-    yield from import_object(target)(spec, parts, device, schedule, on_progress)
+        raise GenbenchError(f"no training step for models of kind {type(parts.networks).__name__}")
+    step = import_object(target)(spec, seeds, parts, networks, device)
+    yield step
+    yield from train_steps(
+        step.step, step.signals, len(seeds), spec.train.steps, schedule, device, on_progress
+    )

@@ -1,18 +1,18 @@
 """The VAE training loop: one encoder-decoder update per step on the objective's loss.
 
-Same contract as the GAN loop (``genbench.train.gan.gan_training_events``): seeded data and noise
-streams, signals summed on the device and averaged over each evaluation window, divergence recorded
-at its exact step. The signals are per example in nats: ``vae_loss`` is the negative ELBO
+Same contract as the GAN step (``genbench.train.gan``): E members trained at once through member
+modules, each fed from its own seeded data and noise streams, one objective per member summed for
+the backward pass, signals [E, signals] summed on the device by the shared loop. The signals are
+per example in nats: ``vae_loss`` is the negative ELBO
 (reconstruction + KL, whatever KL weight the objective trains with), ``beta`` the KL weight applied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from genbench.errors import GenbenchError
 from genbench.losses.vae import VaeObjective, elbo_terms
@@ -21,73 +21,63 @@ from genbench.models.parts import VaeParts
 from genbench.optim import build_optimizer
 from genbench.spec import TrialSpec
 from genbench.train.build import TrialParts
-from genbench.train.loop import Divergence, train_steps
-from genbench.train.streams import DATA_STREAM, LATENT_STREAM, seeded
+from genbench.train.step import TrainingStep, per_member
+from genbench.train.streams import TrainingStreams
 
 SIGNALS = (KEY_VAE_LOSS, KEY_RECONSTRUCTION, KEY_KL, KEY_BETA, KEY_VAE_GRAD_NORM)
 
 
-def trained_parameters(networks: VaeParts) -> list[nn.Parameter]:
-    """Encoder and decoder parameters: one optimizer trains both."""
-    return [*networks.encoder.parameters(), *networks.decoder.parameters()]
-
-
 @dataclass
 class VaeStep:
-    """One update of encoder and decoder on a batch of training data."""
+    """One update of encoder and decoder on a batch of training data, for E members."""
 
     networks: VaeParts
     dataset: object
     objective: VaeObjective
     optimizer: torch.optim.Optimizer
     batch_size: int
-    data_rng: torch.Generator
-    noise_rng: torch.Generator
+    streams: TrainingStreams
     updates: int = 0
 
     def __call__(self) -> torch.Tensor:
-        """Run the update; returns the signals in the order of SIGNALS, batch means."""
-        x = self.dataset.sample(self.batch_size, self.data_rng)
-        terms = elbo_terms(self.networks, x, self.noise_rng)
+        """Run the update; returns [E, signals] in the order of SIGNALS, batch means."""
+        encoder, decoder = self.networks.encoder, self.networks.decoder
+        x = self.streams.data.draw(lambda rng: self.dataset.sample(self.batch_size, rng))
+        terms = elbo_terms(self.networks, x, lambda mean: self.streams.latent.normal(mean.shape[1:]))
         beta = self.objective.kl_weight(self.updates)
-        objective = self.objective.loss(terms, self.updates)
+        members = encoder.size
+        objective = per_member(self.objective.loss(terms, self.updates), members, "the VAE objective")
         self.optimizer.zero_grad(set_to_none=True)
-        objective.backward()
-        grad_norm = nn.utils.clip_grad_norm_(trained_parameters(self.networks), float("inf"))
+        objective.sum().backward()
+        grad_norm = torch.linalg.vector_norm(
+            torch.stack([encoder.member_grad_norms(), decoder.member_grad_norms()]), dim=0
+        )
         self.optimizer.step()
         self.updates += 1
-        reconstruction, kl = terms.reconstruction.detach().mean(), terms.kl.detach().mean()
+        reconstruction, kl = terms.reconstruction.detach().mean(-1), terms.kl.detach().mean(-1)
         # new_full writes beta on the device; torch.tensor(beta, device=...) would copy from the host
-        return torch.stack([reconstruction + kl, reconstruction, kl, kl.new_full((), beta), grad_norm])
+        return torch.stack(
+            [reconstruction + kl, reconstruction, kl, kl.new_full((members,), beta), grad_norm], 1
+        )
 
 
-def vae_training_events(
-    spec: TrialSpec,
-    parts: TrialParts,
-    device: torch.device,
-    schedule: set[int],
-    on_progress: Callable[[int], None],
-) -> Iterator[tuple[int, dict[str, float]] | Divergence]:
-    """Train a VAE trial: (step, window signals) at each scheduled step, or a Divergence.
-
-    The encoder and decoder must already be on ``device``; one optimizer (with the generator's
-    settings, ``g_lr`` overriding ``lr``) updates both.
-    """
-    networks = parts.networks
-    if not isinstance(networks, VaeParts) or not isinstance(parts.loss, VaeObjective) or not spec.optimizer:
+def vae_step(
+    spec: TrialSpec, seeds: Sequence[int], parts: TrialParts, networks: VaeParts, device: torch.device
+) -> TrainingStep:
+    """The training step of VAE members ``seeds``: one optimizer (with the generator's settings,
+    ``g_lr`` overriding ``lr``) updates encoder and decoder of every member."""
+    if not isinstance(parts.loss, VaeObjective) or not spec.optimizer:
         raise GenbenchError(
             "training a VAE needs a VAE model (vae_mlp, vae_conv), a VAE objective (elbo, beta_vae) "
             "and an optimizer"
         )
-    parameters = trained_parameters(networks)
-    step_fn = VaeStep(
+    parameters = [*networks.encoder.member_parameters(), *networks.decoder.member_parameters()]
+    step = VaeStep(
         networks=networks,
         dataset=parts.dataset,
         objective=parts.loss,
         optimizer=build_optimizer(spec.optimizer.name, spec.optimizer.params, "generator", parameters),
         batch_size=spec.train.batch_size,
-        data_rng=seeded(device, spec.seed + DATA_STREAM),
-        noise_rng=seeded(device, spec.seed + LATENT_STREAM),
+        streams=TrainingStreams.seeded(device, seeds),
     )
-    for event in train_steps(step_fn, SIGNALS, spec.train.steps, schedule, device, on_progress):
-        yield event if isinstance(event, Divergence) else (event.step, event.values)
+    return TrainingStep(step, SIGNALS, samples_per_step=spec.train.batch_size)
