@@ -45,6 +45,7 @@ from genbench.metrics.keys import (
     KEY_RECALL,
     KEY_SAMPLES_PER_SECOND,
     KEY_TRAIN_SECONDS,
+    KEY_WARMUP_STEPS,
 )
 from genbench.registry import Direction, Output, Registry, outputs_by_key
 
@@ -452,8 +453,15 @@ TIMINGS = (
         KEY_SAMPLES_PER_SECOND,
         HIGHER,
         "throughput (samples/s)",
-        "Real samples the model consumed per second of training (a GAN's discriminator reads a batch "
-        "per d_step).",
+        "Real samples the trial consumed per second of training after its warm-up steps (a GAN's "
+        "discriminator reads a batch per d_step); trials trained as one ensemble each report their own "
+        "samples per second of the ensemble's time.",
+    ),
+    Output(
+        KEY_WARMUP_STEPS,
+        NO_DIRECTION,
+        "warm-up steps",
+        "Steps before throughput was timed (allocator warm-up, torch.compile): excluded from samples/s.",
     ),
     Output(
         KEY_PEAK_MEMORY_MB,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -40,6 +40,20 @@ class TrainSpec(StrictModel):
     eval_samples: int = Field(2500, ge=1, description="generated samples per evaluation")
     reference_samples: int | None = Field(
         None, ge=1, description="real samples per evaluation (default: eval_samples)"
+    )
+    # fast paths: each off by default, each part of the trial's spec (so of its record and id)
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32",
+        description="bf16: training's forward passes under bf16 autocast (CPU and CUDA); weights, "
+        "optimizer and evaluation stay fp32",
+    )
+    channels_last: bool = Field(
+        False, description="conv networks and their inputs in channels-last memory format (GPU tensor cores)"
+    )
+    compile: bool = Field(
+        False,
+        description="torch.compile the networks' forward passes (the first steps compile; a "
+        "discriminator with a gradient penalty stays eager: compiled graphs have no double backward)",
     )
 
 

@@ -26,6 +26,7 @@ KEY_TRAIN_SECONDS = "train_seconds"
 KEY_EVAL_SECONDS = "eval_seconds"
 KEY_SAMPLES_PER_SECOND = "samples_per_second"
 KEY_PEAK_MEMORY_MB = "peak_memory_mb"
+KEY_WARMUP_STEPS = "warmup_steps"
 
 # VAE training signals, per example in nats: vae_loss = reconstruction + kl (the negative ELBO),
 # beta = the KL weight the objective applied (warm-up, beta-VAE)

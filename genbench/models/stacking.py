@@ -119,12 +119,24 @@ class SingleMember(nn.Module):
         self.module = module
         #: listed once: walking the module tree every step costs the step time on small networks
         self.parameter_list = list(module.parameters())
+        #: the compiled forward pass: a function, not a module, so the state dict stays the network's
+        self.compiled_forward: Callable[..., Any] | None = None
+
+        self.compiled_log_likelihood: Callable[..., Any] | None = None
+
+    def compile_forward(self) -> None:
+        """Compile the forward pass and, for a VAE decoder, the likelihood training evaluates."""
+        self.compiled_forward = torch.compile(self.module.forward)
+        if hasattr(self.module, "log_likelihood"):
+            self.compiled_log_likelihood = torch.compile(self.module.log_likelihood)
 
     def forward(self, *inputs: torch.Tensor) -> Any:
-        return _lift(self.module(*(tensor[0] for tensor in inputs)))
+        network = self.compiled_forward or self.module
+        return _lift(network(*(tensor[0] for tensor in inputs)))
 
     def log_likelihood(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return _lift(self.module.log_likelihood(*(tensor[0] for tensor in inputs)))
+        likelihood = self.compiled_log_likelihood or self.module.log_likelihood
+        return _lift(likelihood(*(tensor[0] for tensor in inputs)))
 
     @property
     def likelihood(self) -> str:
@@ -151,12 +163,21 @@ class StackedMembers(nn.Module):
         self.size = len(members)
         self.module = _stacked_copy(members)
         self.parameter_list = list(self.module.parameters())
+        #: the compiled forward pass: a function, not a module, so the state dict stays the network's
+        self.compiled_forward: Callable[..., Any] | None = None
+        self.compiled_log_likelihood: Callable[..., Any] | None = None
+
+    def compile_forward(self) -> None:
+        """Compile the forward pass and, for a VAE decoder, the likelihood training evaluates."""
+        self.compiled_forward = torch.compile(self.module.forward)
+        if hasattr(self.module, "log_likelihood"):
+            self.compiled_log_likelihood = torch.compile(self.module.log_likelihood)
 
     def forward(self, *inputs: torch.Tensor) -> Any:
-        return self.module(*inputs)
+        return (self.compiled_forward or self.module)(*inputs)
 
     def log_likelihood(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return self.module.log_likelihood(*inputs)
+        return (self.compiled_log_likelihood or self.module.log_likelihood)(*inputs)
 
     @property
     def likelihood(self) -> str:

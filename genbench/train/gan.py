@@ -30,6 +30,7 @@ which ``genbench.train.trial`` owns; an EMA generator needs that to become the s
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -49,7 +50,7 @@ from genbench.models.parts import GanParts
 from genbench.optim import build_optimizer
 from genbench.spec import TrialSpec
 from genbench.train.build import TrialParts
-from genbench.train.step import TrainingStep, per_member
+from genbench.train.step import TrainingStep, compile_networks, forward_precision, per_member
 from genbench.train.streams import TrainingStreams
 
 SIGNALS = (KEY_GENERATOR_LOSS, KEY_DISCRIMINATOR_LOSS, KEY_GENERATOR_GRAD_NORM, KEY_DISCRIMINATOR_GRAD_NORM)
@@ -99,6 +100,8 @@ class GanStep:
     d_steps: int
     streams: TrainingStreams
     hooks: GanHooks = field(default_factory=GanHooks)
+    #: the context of the forward passes: bf16 autocast or none (``train.precision``)
+    precision: Callable[[], AbstractContextManager] = nullcontext
 
     @property
     def members(self) -> int:
@@ -118,18 +121,19 @@ class GanStep:
     def discriminator_update(self) -> DiscriminatorUpdate:
         generator, discriminator = self.networks.generator, self.networks.discriminator
         real = self.real_batch()
-        with torch.no_grad():
-            fake = generator(self.latent_batch())
-        real_input, fake_input = self.discriminator_input(real), self.discriminator_input(fake)
-        objective = per_member(
-            self.loss.discriminator_loss(discriminator(real_input), discriminator(fake_input)),
-            self.members,
-            "the discriminator loss",
-        )
-        loss_value = objective.detach()
-        for term in self.hooks.discriminator_terms:
-            value = term(discriminator, real_input, fake_input, self.streams.penalty)
-            objective = objective + per_member(value, self.members, "a discriminator penalty")
+        with self.precision():
+            with torch.no_grad():
+                fake = generator(self.latent_batch())
+            real_input, fake_input = self.discriminator_input(real), self.discriminator_input(fake)
+            objective = per_member(
+                self.loss.discriminator_loss(discriminator(real_input), discriminator(fake_input)),
+                self.members,
+                "the discriminator loss",
+            )
+            loss_value = objective.detach()
+            for term in self.hooks.discriminator_terms:
+                value = term(discriminator, real_input, fake_input, self.streams.penalty)
+                objective = objective + per_member(value, self.members, "a discriminator penalty")
         self.discriminator_optimizer.zero_grad(set_to_none=True)
         objective.sum().backward()
         grad_norm = discriminator.member_grad_norms()
@@ -144,13 +148,14 @@ class GanStep:
         shift the data stream. Only the generator's gradients are computed (autograd.grad), so the
         discriminator's parameters need no switching off and get no stray gradients."""
         generator, discriminator = self.networks.generator, self.networks.discriminator
-        fake = generator(self.latent_batch())
-        fake_logits = discriminator(self.discriminator_input(fake))
-        needs_real = self.loss.generator_needs_real_logits
-        real_logits = discriminator(self.discriminator_input(real)) if needs_real else None
-        objective = per_member(
-            self.loss.generator_loss(fake_logits, real_logits), self.members, "the generator loss"
-        )
+        with self.precision():
+            fake = generator(self.latent_batch())
+            fake_logits = discriminator(self.discriminator_input(fake))
+            needs_real = self.loss.generator_needs_real_logits
+            real_logits = discriminator(self.discriminator_input(real)) if needs_real else None
+            objective = per_member(
+                self.loss.generator_loss(fake_logits, real_logits), self.members, "the generator loss"
+            )
         parameters = generator.member_parameters()
         gradients = torch.autograd.grad(objective.sum(), parameters)
         for parameter, gradient in zip(parameters, gradients, strict=True):
@@ -171,7 +176,7 @@ class GanStep:
         if self.d_steps > 1:
             d_loss, d_grad = d_loss / self.d_steps, d_grad / self.d_steps
         g_loss, g_grad = self.generator_update(last.real)
-        return torch.stack([g_loss, d_loss, g_grad, d_grad], dim=1)
+        return torch.stack([g_loss.float(), d_loss.float(), g_grad, d_grad], dim=1)
 
 
 def gan_step(
@@ -183,6 +188,11 @@ def gan_step(
         raise GenbenchError("training a GAN needs a loss, an optimizer and a model with a discriminator")
     if not isinstance(parts.loss, GanLoss):
         raise GenbenchError(f"a GAN needs a GAN loss, got {type(parts.loss).__name__}")
+    hooks = gan_hooks(parts.loss, parts.penalty)
+    # a compiled graph has no double backward, which a gradient penalty takes through D
+    compiled = {"generator": networks.generator}
+    if not hooks.discriminator_terms:
+        compiled["discriminator"] = networks.discriminator
     step = GanStep(
         networks=networks,
         dataset=parts.dataset,
@@ -199,7 +209,13 @@ def gan_step(
         batch_size=spec.train.batch_size,
         d_steps=spec.train.d_steps,
         streams=TrainingStreams.seeded(device, seeds),
-        hooks=gan_hooks(parts.loss, parts.penalty),
+        hooks=hooks,
+        precision=forward_precision(spec.train, device),
     )
-    # real samples one step consumes: the discriminator reads a batch per d_step
-    return TrainingStep(step, SIGNALS, samples_per_step=spec.train.d_steps * spec.train.batch_size)
+    return TrainingStep(
+        step,
+        SIGNALS,
+        # real samples one step consumes: the discriminator reads a batch per d_step
+        samples_per_step=spec.train.d_steps * spec.train.batch_size,
+        compiled=compile_networks(spec.train, device, compiled),
+    )

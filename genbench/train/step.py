@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
 from genbench.errors import GenbenchError
+from genbench.spec import TrainSpec
 
 
 @dataclass
@@ -17,6 +20,33 @@ class TrainingStep:
     signals: tuple[str, ...]
     #: real training samples one step consumes per member, for samples/s
     samples_per_step: int
+    #: the networks whose forward passes run compiled (``train.compile``)
+    compiled: tuple[str, ...] = ()
+
+
+def forward_precision(
+    train: TrainSpec, device: torch.device
+) -> Callable[[], contextlib.AbstractContextManager]:
+    """The context the step's forward passes run in: bf16 autocast (``train.precision``) or none.
+    Backward passes and optimizer steps run outside it, as autocast recommends."""
+    if train.precision == "bf16":
+        return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+
+def compile_networks(train: TrainSpec, device: torch.device, networks: dict[str, object]) -> tuple[str, ...]:
+    """Compile the forward passes of ``networks`` (name -> member module) when the spec asks;
+    returns the names compiled. On the CPU, torch.compile's inductor needs a C++ compiler: without
+    one the trial fails now, with that reason, instead of at its first step with a long trace."""
+    if not train.compile:
+        return ()
+    if device.type == "cpu" and shutil.which("g++") is None and shutil.which("c++") is None:
+        raise GenbenchError(
+            "train.compile on the CPU needs a C++ compiler (g++) for torch.compile; set compile: false"
+        )
+    for module in networks.values():
+        module.compile_forward()
+    return tuple(networks)
 
 
 def per_member(value: torch.Tensor, members: int, what: str) -> torch.Tensor:

@@ -30,6 +30,7 @@ from genbench.metrics.keys import (
     KEY_PEAK_MEMORY_MB,
     KEY_SAMPLES_PER_SECOND,
     KEY_TRAIN_SECONDS,
+    KEY_WARMUP_STEPS,
 )
 from genbench.models.checkpoint import checkpoint_bytes, networks_of
 from genbench.models.parts import GanParts, VaeParts
@@ -42,6 +43,7 @@ from genbench.train.evaluation import Evaluation, copy_member, evaluate_ensemble
 from genbench.train.loop import Divergence, WindowSignals, train_steps
 from genbench.train.step import TrainingStep
 from genbench.train.streams import EVAL_STREAM, REFERENCE_SEED, MemberStreams, seeded
+from genbench.train.timing import TrainingClock
 
 SAVED_SAMPLES = 2000
 
@@ -147,14 +149,20 @@ def run_trials(
     samples_per_step = 0
     train_started = time.perf_counter()
 
+    clock = TrainingClock(device)
+
     def on_progress(step: int) -> None:
+        clock.start(step)  # the first check ends the warm-up
         if progress is not None:
             for member in alive:
                 progress(trials[member].id, step, spec.train.steps)
 
+    execution: dict[str, str] = {}
     for event in training_events(spec, seeds, first, networks, device, set(schedule), on_progress):
         if isinstance(event, TrainingStep):
             samples_per_step = event.samples_per_step
+            if spec.train.compile:
+                execution["compiled"] = ", ".join(event.compiled) or "nothing"
             continue
         if isinstance(event, Divergence):
             for member, step in event.steps.items():
@@ -162,6 +170,7 @@ def run_trials(
             alive = [member for member in alive if member not in event.steps]
             continue
         eval_started = time.perf_counter()
+        clock.pause()
         evaluations = evaluate_ensemble(
             event.step,
             networks,
@@ -173,6 +182,7 @@ def run_trials(
             reference,
             spec.train.batch_size,
         )
+        clock.resume()
         eval_seconds += time.perf_counter() - eval_started
         for member, evaluation in zip(alive, evaluations, strict=True):
             if not evaluation.finite:
@@ -184,13 +194,20 @@ def run_trials(
         alive = [member for member in alive if states[member].diverged_step is None]
         if not alive:
             break
+    timed_seconds = clock.seconds()
     train_seconds = time.perf_counter() - train_started - eval_seconds
+    # throughput after the warm-up; a run too short to have one is timed whole
+    warmup = clock.start_step if clock.start_step is not None and clock.start_step < spec.train.steps else 0
+    if warmup == 0:
+        timed_seconds = train_seconds
 
     timings = {
         KEY_TRAIN_SECONDS: train_seconds,
         KEY_EVAL_SECONDS: eval_seconds,
         KEY_PEAK_MEMORY_MB: peak_memory_mb(device),
     }
+    if spec.trains:
+        timings[KEY_WARMUP_STEPS] = float(warmup)
     reference_protocol = {
         "eval_samples": spec.train.eval_samples,
         "reference_samples": int(reference.shape[0]),
@@ -201,8 +218,9 @@ def run_trials(
     for index, (trial, member, state) in enumerate(zip(trials, members, states, strict=True)):
         finished = state.diverged_step is None
         member_timings = dict(timings)
-        if spec.trains and finished and train_seconds > 0:
-            member_timings[KEY_SAMPLES_PER_SECOND] = spec.train.steps * samples_per_step / train_seconds
+        if spec.trains and finished and timed_seconds > 0:
+            timed_steps = spec.train.steps - warmup
+            member_timings[KEY_SAMPLES_PER_SECOND] = timed_steps * samples_per_step / timed_seconds
         if spec.trains and finished:
             copy_member(networks, index, member.networks)
         last = state.latest if finished else None
@@ -217,7 +235,7 @@ def run_trials(
             protocols=metric_protocols(first, last, reference_protocol),
             diverged_step=state.diverged_step,
             timings=member_timings,
-            environment=environment(device),
+            environment={**environment(device), "timing": clock.method, **execution},
             covered_modes=state.mode_sets,
             ensemble=EnsembleMembership(member=index, size=len(trials)) if len(trials) > 1 else None,
             started_at=started_at,
@@ -247,11 +265,14 @@ def check_same_but_seed(specs: Sequence[TrialSpec]) -> None:
 
 
 def build_member(spec: TrialSpec, device: torch.device) -> TrialParts:
-    """One member's parts, built under its own seed (initial weights) and moved to ``device``."""
+    """One member's parts, built under its own seed (initial weights) and moved to ``device`` (in
+    channels-last memory format when the spec asks: it changes only conv weights' layout)."""
     torch.manual_seed(spec.seed)
     parts = build_trial_parts(spec)
     for module in networks_of(parts.networks).values():
         module.to(device)
+        if spec.train.channels_last:
+            module.to(memory_format=torch.channels_last)
     return parts
 
 

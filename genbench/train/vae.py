@@ -9,7 +9,8 @@ per example in nats: ``vae_loss`` is the negative ELBO
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -21,7 +22,7 @@ from genbench.models.parts import VaeParts
 from genbench.optim import build_optimizer
 from genbench.spec import TrialSpec
 from genbench.train.build import TrialParts
-from genbench.train.step import TrainingStep, per_member
+from genbench.train.step import TrainingStep, compile_networks, forward_precision, per_member
 from genbench.train.streams import TrainingStreams
 
 SIGNALS = (KEY_VAE_LOSS, KEY_RECONSTRUCTION, KEY_KL, KEY_BETA, KEY_VAE_GRAD_NORM)
@@ -38,15 +39,18 @@ class VaeStep:
     batch_size: int
     streams: TrainingStreams
     updates: int = 0
+    #: the context of the forward passes: bf16 autocast or none (``train.precision``)
+    precision: Callable[[], AbstractContextManager] = nullcontext
 
     def __call__(self) -> torch.Tensor:
         """Run the update; returns [E, signals] in the order of SIGNALS, batch means."""
         encoder, decoder = self.networks.encoder, self.networks.decoder
         x = self.streams.data.draw(lambda rng: self.dataset.sample(self.batch_size, rng))
-        terms = elbo_terms(self.networks, x, lambda mean: self.streams.latent.normal(mean.shape[1:]))
-        beta = self.objective.kl_weight(self.updates)
         members = encoder.size
-        objective = per_member(self.objective.loss(terms, self.updates), members, "the VAE objective")
+        with self.precision():
+            terms = elbo_terms(self.networks, x, lambda mean: self.streams.latent.normal(mean.shape[1:]))
+            beta = self.objective.kl_weight(self.updates)
+            objective = per_member(self.objective.loss(terms, self.updates), members, "the VAE objective")
         self.optimizer.zero_grad(set_to_none=True)
         objective.sum().backward()
         grad_norm = torch.linalg.vector_norm(
@@ -54,7 +58,10 @@ class VaeStep:
         )
         self.optimizer.step()
         self.updates += 1
-        reconstruction, kl = terms.reconstruction.detach().mean(-1), terms.kl.detach().mean(-1)
+        reconstruction, kl = (
+            terms.reconstruction.detach().float().mean(-1),
+            terms.kl.detach().float().mean(-1),
+        )
         # new_full writes beta on the device; torch.tensor(beta, device=...) would copy from the host
         return torch.stack(
             [reconstruction + kl, reconstruction, kl, kl.new_full((members,), beta), grad_norm], 1
@@ -79,5 +86,9 @@ def vae_step(
         optimizer=build_optimizer(spec.optimizer.name, spec.optimizer.params, "generator", parameters),
         batch_size=spec.train.batch_size,
         streams=TrainingStreams.seeded(device, seeds),
+        precision=forward_precision(spec.train, device),
     )
-    return TrainingStep(step, SIGNALS, samples_per_step=spec.train.batch_size)
+    compiled = compile_networks(
+        spec.train, device, {"encoder": networks.encoder, "decoder": networks.decoder}
+    )
+    return TrainingStep(step, SIGNALS, samples_per_step=spec.train.batch_size, compiled=compiled)
