@@ -124,6 +124,7 @@ MODELS.register(
     "genbench.models.dcgan:build_dcgan",
     "DCGAN conv generator and discriminator (Radford et al. 2016); D norm batch, spectral or none",
     params="genbench.models.params:DcganParams",
+    stacks=True,
     family="gan",
 )
 MODELS.register(
@@ -139,6 +140,7 @@ MODELS.register(
     "genbench.models.vae:build_vae_conv",
     "VAE with DCGAN-shaped conv encoder and decoder, Bernoulli or Gaussian likelihood",
     params="genbench.models.params:VaeConvParams",
+    stacks=True,
     family="vae",
 )
 

@@ -78,7 +78,7 @@ def weights(outcome: TrialOutcome) -> dict[str, dict[str, torch.Tensor]]:
     return torch.load(io.BytesIO(outcome.checkpoint), weights_only=True)["state_dicts"]
 
 
-def assert_same_as_alone(trials) -> None:
+def assert_same_as_alone(trials, tolerance: float = WEIGHT_TOLERANCE) -> None:
     together = run_trials(trials, "together", CPU)
     for index, (trial, member) in enumerate(zip(trials, together, strict=True)):
         alone = run_trial(trial, "together", CPU)
@@ -93,8 +93,8 @@ def assert_same_as_alone(trials) -> None:
                 torch.testing.assert_close(
                     member_weights[network][name],
                     tensor,
-                    atol=WEIGHT_TOLERANCE,
-                    rtol=WEIGHT_TOLERANCE,
+                    atol=tolerance,
+                    rtol=tolerance,
                     msg=lambda text, where=f"member {index}, {network}.{name}": f"{where}: {text}",
                 )
         # the window signals and the evaluations at every scheduled step, member by member
@@ -102,7 +102,7 @@ def assert_same_as_alone(trials) -> None:
         member_curves = {(point.step, point.metric): point.value for point in member.curves}
         assert alone_curves.keys() == member_curves.keys()
         for key, value in alone_curves.items():
-            assert member_curves[key] == pytest.approx(value, rel=1e-4, abs=1e-4), key
+            assert member_curves[key] == pytest.approx(value, rel=10 * tolerance, abs=10 * tolerance), key
 
 
 @pytest.mark.parametrize("loss", ["ns", "minimax", "wgan", "wgan-gp", "hinge", "lsgan"])
@@ -206,3 +206,37 @@ def test_final_metrics_of_16_seeds_are_distributed_alike_together_and_alone(writ
             continue
         assert stats.mannwhitneyu(first, second).pvalue > 0.05, (key, first, second)
         assert stats.ks_2samp(first, second).pvalue > 0.05, (key, first, second)
+
+
+IMAGE_SUITE = """
+name: together
+dataset: {{name: digits, params: {{size: 16}}}}
+{model_and_loss}
+optimizer: {{name: adam, lr: 1.0e-3}}
+train: {{steps: 20, batch_size: 16, eval_every: 10, eval_samples: 64}}
+metrics: [prdc]
+grid: {{seed: [0, 1, 2]}}
+"""
+
+
+@pytest.mark.parametrize(
+    "model_and_loss",
+    [
+        # batch norm: its running statistics are each member's own
+        "model: {name: dcgan, params: {latent_dim: 8, base_channels: 8}}\nloss: ns",
+        # a gradient penalty: double backward through the vmapped critic
+        "model: {name: dcgan, params: {latent_dim: 8, base_channels: 8, discriminator_norm: none}}\n"
+        "loss: wgan-gp",
+        "model: {name: vae_conv, params: {latent_dim: 4, base_channels: 8, likelihood: gaussian}}\n"
+        "loss: elbo",
+    ],
+)
+def test_conv_members_vmapped_have_the_weights_and_statistics_of_their_trials_alone(
+    write_suite, model_and_loss
+):
+    """Vmapped convolutions sum in another order than a single network's; Adam's normalisation
+    can turn such a difference in a near-zero gradient into one of up to a learning rate's size
+    (1e-3 here), so the tolerance is that (measured: 1 weight of 2,048 off by 3.4e-4, the others
+    within 5e-5, after 20 steps)."""
+    text = IMAGE_SUITE.format(model_and_loss=model_and_loss)
+    assert_same_as_alone(load_suite(write_suite(textwrap.dedent(text))).trials, tolerance=1e-3)

@@ -21,6 +21,11 @@ class ModelParams(StrictModel):
         """Values a training step keeps for the backward pass per batch element, at least."""
         return 0
 
+    def stacks(self) -> bool:
+        """Whether these settings' networks can train as an ensemble, given that the model entry
+        declares ``stacks`` (genbench.models.stacking)."""
+        return True
+
 
 def conv_activations(base_channels: int, sample_shape: tuple[int, ...]) -> int:
     """A DCGAN-shaped pair of networks keeps at least its two half-resolution maps of
@@ -112,6 +117,11 @@ class DcganParams(ModelParams):
 
     def activations_per_sample(self, sample_shape: tuple[int, ...]) -> int:
         return conv_activations(self.base_channels, sample_shape)
+
+    def stacks(self) -> bool:
+        """Spectral norm's power iteration updates its vectors in place with ``out=`` operations,
+        which torch.func.vmap cannot batch."""
+        return self.discriminator_norm != "spectral"
 
 
 class VaeMlpParams(ModelParams):
