@@ -1,5 +1,5 @@
-"""Run a suite: sort its trials into done, stale and to do; hand the rest to an executor; collect
-the results from disk.
+"""Run a suite: sort its trials into done, stale and to do; form the rest into ensembles
+(``genbench.runner.ensembles``) and hand them to an executor; collect the results from disk.
 
 A trial is done when its folder holds an intact record of status finished or diverged, written by
 the same code (``genbench.code_identity``). A record of other code is *stale*: its trial is run
@@ -24,6 +24,7 @@ from genbench.code_identity import CodeIdentity, code_identities, genbench_sourc
 from genbench.errors import GenbenchError
 from genbench.records import DONE_STATUSES, RunInfo, RunSettings, TrialRecord, TrialStatus
 from genbench.runner.batch import TrialBatch
+from genbench.runner.ensembles import ensemble_setting, form_ensembles
 from genbench.runner.executors import Executor, InlineExecutor, ProcessPoolRunner
 from genbench.runner.interrupts import interrupt_flag
 from genbench.runner.progress import SuiteProgress, trial_label
@@ -54,16 +55,24 @@ def default_run_dir(suite: Suite, results_root: Path = Path("results")) -> Path:
     return results_root / suite.name / suite.content_hash[:8]
 
 
-def choose_executor(device: str, trials: int, workers: int | None, in_process: bool) -> Executor:
-    """One worker process per CPU core on the CPU (each trial is small and single-threaded at
-    best), one on a GPU, whose kernels are already parallel. Trials run in worker processes even
-    with one worker, so that a trial killed for memory takes only its worker with it; in this
-    process only when asked (``in_process``: debugging, the library's tests)."""
+def worker_count(device: str, workers: int | None, in_process: bool) -> int:
+    """The workers asked for; by default one worker process per CPU core on the CPU (each trial is
+    small and single-threaded at best), one on a GPU, whose kernels are already parallel; one (this
+    process) when ``in_process``."""
+    if in_process:
+        return 1
+    if workers is not None:
+        return workers
+    return (os.cpu_count() or 1) if device == "cpu" else 1
+
+
+def choose_executor(workers: int, batches: int, in_process: bool) -> Executor:
+    """Batches run in worker processes even with one worker, so that a trial killed for memory
+    takes only its worker with it; in this process only when asked (``in_process``: debugging, the
+    library's tests). No more workers than batches."""
     if in_process:
         return InlineExecutor()
-    if workers is None:
-        workers = (os.cpu_count() or 1) if device == "cpu" else 1
-    return ProcessPoolRunner(max(1, min(workers, trials)))
+    return ProcessPoolRunner(max(1, min(workers, batches)))
 
 
 def run_info(suite: Suite, device: str, stale_reused: list[str]) -> RunInfo:
@@ -195,14 +204,18 @@ def run_suite(
     reuse_stale: bool = False,
     force: bool = False,
     in_process: bool = False,
+    ensemble: str | int = "auto",
 ) -> RunOutcome:
     """Run every trial of the suite not yet done in ``out_dir`` by the current code.
 
     Finished and diverged trials recorded by the same code are skipped; failed trials, trials whose
-    record came from other code (unless ``reuse_stale``) and damaged trials run again.
+    record came from other code (unless ``reuse_stale``) and damaged trials run again. The trials
+    to run train in ensembles as ``ensemble`` says (``auto``, ``off`` or at most N members,
+    genbench.runner.ensembles); each still gets its own record.
     """
     if workers is not None and workers < 1:
         raise GenbenchError(f"--workers must be at least 1, got {workers}")
+    setting = ensemble_setting(ensemble)
     device = resolve_device(device)
     console = console or Console(stderr=True, quiet=quiet)
     #: what changes the meaning of the results is said even when quiet
@@ -222,14 +235,18 @@ def run_suite(
     except OSError as error:
         raise GenbenchError(f"cannot write to the run folder {run_dir}: {error.strerror}") from None
     announce(notices, sorting)
+    todo = sorting.todo
+    workers = worker_count(device, workers, in_process)
+    batches = [
+        TrialBatch(tuple(members), tuple(codes[trial.id] for trial in members), suite.name, run_dir, device)
+        for members in form_ensembles(todo, setting, workers)
+    ]
     console.print(
         f"[bold]{suite.name}[/]: {len(suite.trials)} trials, {sorting.done} already done, "
-        f"running {len(sorting.todo)} on {device} -> {run_dir}"
+        f"running {len(todo)}{ensembles_phrase(batches)} on {device} -> {run_dir}"
     )
 
-    todo = sorting.todo
-    executor = choose_executor(device, len(todo), workers, in_process)
-    batches = [TrialBatch((trial,), (codes[trial.id],), suite.name, run_dir, device) for trial in todo]
+    executor = choose_executor(workers, len(batches), in_process)
     with SuiteProgress(todo, quiet, console) as progress, interrupt_flag():
         try:
             if batches:
@@ -237,6 +254,15 @@ def run_suite(
         finally:
             store.write_results_table()
     return outcome_of(store, suite, sorting.stale_reused)
+
+
+def ensembles_phrase(batches: list[TrialBatch]) -> str:
+    """`` as 3 ensembles of 2-4``, or nothing when every trial runs alone."""
+    sizes = sorted(len(batch.trials) for batch in batches)
+    if not sizes or sizes[-1] == 1:
+        return ""
+    spread = f"{sizes[0]}" if sizes[0] == sizes[-1] else f"{sizes[0]}-{sizes[-1]}"
+    return f" as {len(sizes)} ensemble{'s' if len(sizes) > 1 else ''} of {spread}"
 
 
 def announce(console: Console, sorting: TrialSorting) -> None:

@@ -1,17 +1,20 @@
-"""The runner's unit of work: a batch of trials, run in isolation, each written to the store.
+"""The runner's unit of work: a batch of trials trained together as one vectorized ensemble (a
+single trial when it runs alone), each trial written to the store.
 
 Workers write each trial's record themselves (atomically), so results are collected from the
 records on disk the same way for every executor, and a trial's result never depends on which
-batch or worker ran it. An exception in one trial becomes a ``failed`` record and the batch goes
-on; so do ``SystemExit`` and a ``KeyboardInterrupt`` raised by user code, which end that trial,
-not the suite. Only a real interrupt (SIGINT) stops the batch.
+ensemble or worker ran it. An ensemble that fails as a whole is run again one trial at a time, so
+a trial that breaks it fails alone. An exception in a trial running alone becomes a ``failed``
+record and the work goes on; so do ``SystemExit`` and a ``KeyboardInterrupt`` raised by user code,
+which end that trial, not the suite. Only a real interrupt (SIGINT) stops the batch.
 """
 
 from __future__ import annotations
 
+import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from genbench.clock import utc_now
@@ -29,6 +32,8 @@ TrialDone = Callable[[str, TrialStatus], None]
 
 @dataclass(frozen=True)
 class TrialBatch:
+    """Trials that train together as one ensemble (genbench.runner.ensembles)."""
+
     trials: tuple[Trial, ...]
     #: the identity of the code that runs each trial, in the order of ``trials``
     codes: tuple[CodeIdentity, ...]
@@ -36,40 +41,58 @@ class TrialBatch:
     run_dir: Path
     device: str
 
+    def alone(self) -> list[TrialBatch]:
+        """Each trial as a batch of its own."""
+        return [
+            replace(self, trials=(trial,), codes=(code,))
+            for trial, code in zip(self.trials, self.codes, strict=True)
+        ]
+
 
 def run_batch(
     batch: TrialBatch, progress: TrialProgress | None = None, trial_done: TrialDone | None = None
 ) -> list[TrialStatus]:
-    """Run every trial of ``batch``, write its record, and return the statuses in order."""
+    """Train the batch's trials together, write each trial's record, and return the statuses in
+    order. An ensemble of several trials that raises is run again one trial at a time."""
     import torch
 
-    from genbench.train.trial import run_trial
+    from genbench.train.trial import run_trials
 
     store = RunStore(batch.run_dir)
-    device = torch.device(batch.device)
-    statuses = []
-    for trial, code in zip(batch.trials, batch.codes, strict=True):
-        started_at = utc_now()
-        if progress is not None:
+    started_at = utc_now()
+    if progress is not None:
+        for trial in batch.trials:
             progress(trial.id, 0, trial.spec.train.steps)
-        trial_progress = (lambda done, total, tid=trial.id: progress(tid, done, total)) if progress else None
-        try:
-            outcome = run_trial(trial, batch.suite_name, device, trial_progress)
-        except (Exception, SystemExit, KeyboardInterrupt) as error:
-            # isolation: one broken trial must not stop the suite, whatever it raised
-            if isinstance(error, KeyboardInterrupt) and interrupted_by_signal():
-                raise
-            record = failed_record(trial, code, batch.suite_name, describe_error(error), started_at)
-            store.write_trial(record)
-        else:
-            record = outcome.record.model_copy(update={"code": code})
-            store.write_trial(
-                record, outcome.curves, outcome.samples, outcome.mode_centres, outcome.checkpoint
+    try:
+        outcomes = run_trials(batch.trials, batch.suite_name, torch.device(batch.device), progress)
+    except (Exception, SystemExit, KeyboardInterrupt) as error:
+        # isolation: one broken trial must not stop the others, whatever it raised
+        if isinstance(error, KeyboardInterrupt) and interrupted_by_signal():
+            raise
+        if len(batch.trials) > 1:
+            print(
+                f"warning: an ensemble of {len(batch.trials)} trials failed ({describe_error(error)}); "
+                "running its trials one at a time",
+                file=sys.stderr,
             )
-        statuses.append(record.status)
-        if trial_done is not None:
-            trial_done(trial.id, record.status)
+            return [status for alone in batch.alone() for status in run_batch(alone, progress, trial_done)]
+        (trial,), (code,) = batch.trials, batch.codes
+        record = failed_record(trial, code, batch.suite_name, describe_error(error), started_at)
+        store.write_trial(record)
+        return [reported(record, trial_done)]
+    statuses = []
+    for code, outcome in zip(batch.codes, outcomes, strict=True):
+        record = outcome.record.model_copy(update={"code": code})
+        store.write_trial(record, outcome.curves, outcome.samples, outcome.mode_centres, outcome.checkpoint)
+        statuses.append(reported(record, trial_done))
     return statuses
+
+
+def reported(record: TrialRecord, trial_done: TrialDone | None) -> TrialStatus:
+    """Say that the trial of a written ``record`` is done; its status."""
+    if trial_done is not None:
+        trial_done(record.id, record.status)
+    return record.status
 
 
 def describe_error(error: BaseException) -> str:

@@ -1,15 +1,18 @@
-"""Executors hand batches of trials to workers: in this process, or a pool of worker processes.
+"""Executors hand batches of trials (each an ensemble trained together) to workers: in this
+process, or a pool of worker processes.
 
 Both return nothing but what the workers wrote to the store; the caller reads the records back.
 Workers report through two callbacks: progress (trial id, steps done, steps in all; every trial
-reports 0 steps when it starts) and trial done (trial id, status, after its record is written).
+reports 0 steps when it starts, every member of an ensemble when the ensemble starts) and trial
+done (trial id, status, after its record is written).
 
 A worker can die without a word: the out-of-memory killer, or user code calling ``os._exit``.
-Then every trial it had started and not finished is a suspect. A lone suspect is recorded as
-failed; several (one per worker) are run again one at a time in a process of their own, and those
-whose process dies again are recorded as failed with its exit status. Trials not yet started go
-on in a fresh pool. So one trial that cannot fit never stops the others, and a rerun of the suite
-goes on with the rest (failed trials are retried, the others are done).
+Then every trial it had started and not finished is a suspect: each member of the ensemble it was
+running. A lone suspect is recorded as failed; several (the members of an ensemble, or one trial
+per worker) are run again one at a time in a process of their own, and those whose process dies
+again are recorded as failed with its exit status. Trials not yet started go on in a fresh pool.
+So one trial that cannot fit never stops the others, and a rerun of the suite goes on with the
+rest (failed trials are retried, the others are done).
 """
 
 from __future__ import annotations
