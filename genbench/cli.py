@@ -6,11 +6,13 @@ User errors (``GenbenchError``) are printed without a traceback and exit with co
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from genbench.bench import defaults as bench_defaults
 from genbench.limits import DEFAULT_MAX_TRIALS
 
 app = typer.Typer(
@@ -72,6 +74,14 @@ def run(
         bool, typer.Option(help="run into a folder that holds another suite's run or other files")
     ] = False,
     max_trials: MaxTrialsOption = DEFAULT_MAX_TRIALS,
+    ensemble: Annotated[
+        str,
+        typer.Option(
+            help="train trials that differ only in their seed together as one vectorized ensemble: auto "
+            "(as large as memory allows, split so every worker has one), off (every trial alone) or "
+            "N (at most N members); results are the same to float tolerance"
+        ),
+    ] = "auto",
 ) -> None:
     """Train and evaluate every trial of SUITE, write results and the report. Resumes: trials done
     by the same code are skipped. Exit 0: all trials finished or diverged (and the check passed);
@@ -94,6 +104,7 @@ def run(
             workers=workers,
             reuse_stale=reuse_stale,
             force=force,
+            ensemble=ensemble,
         )
         typer.echo(outcome.summary_line(), err=True)
         typer.echo(str(outcome.run_dir / "results.csv"))
@@ -298,3 +309,83 @@ def compare(
     except GenbenchError as error:
         raise fail(error) from None
     report_check(result, report_dir)
+
+
+# -- throughput (issue 10) --
+
+PIPED_TABLE_WIDTH = 120
+
+
+@app.command()
+def bench(
+    suite: SuiteArgument,
+    device: Annotated[str, typer.Option(help="auto (CUDA when available), cpu, cuda or cuda:N")] = "auto",
+    ensemble_sizes: Annotated[
+        str,
+        typer.Option(help="ensemble sizes E, comma-separated; models that do not stack are measured at E=1"),
+    ] = bench_defaults.ENSEMBLE_SIZES,
+    batch_sizes: Annotated[
+        str | None, typer.Option(help="batch sizes, comma-separated; default: each configuration's own")
+    ] = None,
+    steps: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help=f"generator updates timed per measurement, after {bench_defaults.WARMUP_STEPS} untimed",
+        ),
+    ] = bench_defaults.STEPS,
+    samples: Annotated[
+        int, typer.Option(min=1, help="samples per member drawn when sampling is timed")
+    ] = bench_defaults.SAMPLES,
+    max_configs: Annotated[
+        int, typer.Option(min=1, help="measure the suite's first N distinct configurations (seeds left out)")
+    ] = bench_defaults.MAX_CONFIGS,
+    threads: Annotated[
+        int | None,
+        typer.Option(min=1, help="threads to compute with; default: 1 on the CPU (as each worker of a run)"),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="folder for bench.csv and bench.png; default results/bench/<suite>")
+    ] = None,
+    max_trials: MaxTrialsOption = DEFAULT_MAX_TRIALS,
+) -> None:
+    """Measure how fast SUITE's models train (trial-steps/s) and sample (samples/s) across ensemble
+    and batch sizes, without running the study; write bench.csv and bench.png and print the table.
+    Exit 0: measured; 2: unusable input."""
+    from rich.console import Console
+
+    from genbench.errors import GenbenchError
+
+    try:
+        from genbench.bench.plan import BenchPlan, configurations, sizes
+        from genbench.suite import load_suite
+
+        plan = BenchPlan(
+            ensemble_sizes=sizes(ensemble_sizes, "--ensemble-sizes"),
+            batch_sizes=sizes(batch_sizes, "--batch-sizes") if batch_sizes is not None else None,
+            steps=steps,
+            samples=samples,
+        )
+        loaded = load_suite(suite, max_trials=max_trials)
+        # torch only now: unusable input is refused in a moment
+        import torch
+
+        from genbench.bench.run import default_bench_dir, measurements, use_threads, write_bench
+        from genbench.bench.table import bench_frame, measurement_line, rich_table
+        from genbench.runner import resolve_device
+
+        where = torch.device(resolve_device(device))
+        use_threads(where, threads)
+        rows = []
+        for row in measurements(configurations(loaded, max_configs), plan, where):
+            typer.echo(measurement_line(row), err=True)
+            rows.append(row)
+        frame = bench_frame(rows)
+        written = write_bench(frame, out or default_bench_dir(loaded))
+    except GenbenchError as error:
+        raise fail(error) from None
+    # piped into a file or a log, rich would wrap the table at 80 columns
+    console = Console() if sys.stdout.isatty() else Console(width=PIPED_TABLE_WIDTH)
+    console.print(rich_table(frame, f"genbench bench: {loaded.name} ({frame.device.iloc[0]})"))
+    for path in written:
+        typer.echo(str(path))

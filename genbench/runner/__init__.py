@@ -237,9 +237,10 @@ def run_suite(
     announce(notices, sorting)
     todo = sorting.todo
     workers = worker_count(device, workers, in_process)
+    ensembles = form_ensembles(todo, setting, workers)
     batches = [
         TrialBatch(tuple(members), tuple(codes[trial.id] for trial in members), suite.name, run_dir, device)
-        for members in form_ensembles(todo, setting, workers)
+        for members in ensembles
     ]
     console.print(
         f"[bold]{suite.name}[/]: {len(suite.trials)} trials, {sorting.done} already done, "
@@ -247,7 +248,7 @@ def run_suite(
     )
 
     executor = choose_executor(workers, len(batches), in_process)
-    with SuiteProgress(todo, quiet, console) as progress, interrupt_flag():
+    with SuiteProgress(ensembles, quiet, console) as progress, interrupt_flag():
         try:
             if batches:
                 executor.run(batches, progress.trial_step, progress.trial_done)

@@ -1,4 +1,6 @@
-"""Progress bars: one for the suite, one per running trial (rich). Silent when quiet."""
+"""Progress bars: one for the suite, one per running ensemble (a trial alone is an ensemble of
+one), with rich. Silent when quiet. Members of an ensemble train in lockstep, so one bar says it
+all; 64 bars for one ensemble would say it 64 times."""
 
 from __future__ import annotations
 
@@ -10,8 +12,12 @@ from genbench.spec import Trial
 
 
 class SuiteProgress:
-    def __init__(self, trials: list[Trial], quiet: bool, console: Console | None = None) -> None:
+    def __init__(self, ensembles: list[list[Trial]], quiet: bool, console: Console | None = None) -> None:
+        trials = [trial for ensemble in ensembles for trial in ensemble]
         self.labels = {trial.id: trial_label(trial) for trial in trials}
+        #: trial id -> the label of its ensemble's bar, and the members still running under it
+        self.bar_of = {trial.id: ensemble_label(ensemble) for ensemble in ensembles for trial in ensemble}
+        self.running: dict[str, set[str]] = {}
         self.quiet = quiet
         self.progress = Progress(
             TextColumn("{task.description}"),
@@ -33,14 +39,19 @@ class SuiteProgress:
         self.progress.__exit__(*exc_info)
 
     def trial_step(self, trial_id: str, done: int, total: int) -> None:
-        if trial_id not in self.trial_tasks:
-            self.trial_tasks[trial_id] = self.progress.add_task(f"  {self.labels[trial_id]}", total=total)
-        self.progress.update(self.trial_tasks[trial_id], completed=done)
+        bar = self.bar_of[trial_id]
+        if bar not in self.trial_tasks:
+            self.trial_tasks[bar] = self.progress.add_task(f"  {bar}", total=total)
+        self.running.setdefault(bar, set()).add(trial_id)
+        self.progress.update(self.trial_tasks[bar], completed=done)
 
     def trial_done(self, trial_id: str, status: TrialStatus) -> None:
-        task = self.trial_tasks.pop(trial_id, None)
-        if task is not None:
-            self.progress.remove_task(task)
+        bar = self.bar_of[trial_id]
+        members = self.running.get(bar, set())
+        members.discard(trial_id)
+        if not members and bar in self.trial_tasks:
+            self.progress.remove_task(self.trial_tasks.pop(bar))
+            self.running.pop(bar, None)
         self.progress.advance(self.suite_task)
         if status is not TrialStatus.FINISHED:
             self.progress.console.print(f"[yellow]{status.value}[/]: {self.labels[trial_id]}")
@@ -48,3 +59,12 @@ class SuiteProgress:
 
 def trial_label(trial: Trial) -> str:
     return " ".join(f"{key}={value}" for key, value in trial.grid.items()) or trial.id
+
+
+def ensemble_label(ensemble: list[Trial]) -> str:
+    """A trial's label, or for an ensemble its first member's grid labels without the seed and
+    how many seeds train together."""
+    if len(ensemble) == 1:
+        return trial_label(ensemble[0])
+    shared = " ".join(f"{key}={value}" for key, value in ensemble[0].grid.items() if key != "seed")
+    return f"{shared} ({len(ensemble)} seeds together)".strip()
