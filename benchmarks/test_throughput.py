@@ -71,7 +71,7 @@ def test_gan_training_step(benchmark, loss):
     objective = built(LOSSES, loss)
     step = GanStep(
         networks=stack_networks([networks]),
-        dataset=built(DATASETS, "ring8"),
+        datasets=[built(DATASETS, "ring8")],
         loss=objective,
         hooks=gan_hooks(objective, penalty=None),
         generator_optimizer=build_optimizer("adam", params, "generator", networks.generator.parameters()),

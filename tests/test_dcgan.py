@@ -87,7 +87,7 @@ def gan_step(loss, discriminator_norm: str = "batch", optimizer: str = "adam") -
     parts = build_dcgan(dataset.shape, discriminator_norm=discriminator_norm, **SMALL)
     return GanStep(
         networks=stack_networks([parts]),
-        dataset=dataset,
+        datasets=[dataset],
         loss=loss,
         hooks=gan_hooks(loss, penalty=None),
         generator_optimizer=build_optimizer(

@@ -240,3 +240,15 @@ def test_conv_members_vmapped_have_the_weights_and_statistics_of_their_trials_al
     within 5e-5, after 20 steps)."""
     text = IMAGE_SUITE.format(model_and_loss=model_and_loss)
     assert_same_as_alone(load_suite(write_suite(textwrap.dedent(text))).trials, tolerance=1e-3)
+
+
+def test_members_on_different_datasets_of_one_shape_each_train_and_score_on_their_own(write_suite):
+    """ring8 and grid25 members in one ensemble: each draws from its own dataset and is scored
+    against its own reference set and modes."""
+    text = GAN_SUITE.format(
+        loss="ns", optimizer="adam", penalty="", d_steps=1, pack=1, steps=20, eval_every=10, seeds=[0, 1]
+    ).replace("grid: {seed: [0, 1]}", "grid: {dataset: [ring8, grid25], seed: [0, 1]}")
+    trials = load_suite(write_suite(textwrap.dedent(text))).trials
+    assert_same_as_alone(trials)
+    together = run_trials(trials, "together", CPU)
+    assert {len(outcome.mode_centres) for outcome in together} == {8, 25}

@@ -55,6 +55,11 @@ def test_trials_differing_only_in_their_seed_share_a_key(trials_of):
     assert len(keys) == 1 and None not in keys
 
 
+def test_trials_on_datasets_of_one_sample_shape_share_a_key_and_others_do_not(trials_of):
+    ring, grid, digits = trials_of("grid: {dataset: [ring8, grid25, digits]}")
+    assert ensemble_key(ring.spec) == ensemble_key(grid.spec) != ensemble_key(digits.spec)
+
+
 def test_trials_differing_in_another_setting_do_not(trials_of):
     ns, hinge = trials_of("grid: {loss: [ns, hinge]}")
     assert ensemble_key(ns.spec) != ensemble_key(hinge.spec)

@@ -28,7 +28,7 @@ def gan_step(loss=None, hooks: GanHooks | None = None, d_steps: int = 1) -> GanS
     parts = built(MODELS, "mlp_gan", (2,), latent_dim=2, hidden=8, depth=1)
     return GanStep(
         networks=stack_networks([parts]),
-        dataset=built(DATASETS, "ring8"),
+        datasets=[built(DATASETS, "ring8")],
         loss=loss or NonSaturatingLoss(),
         generator_optimizer=build_optimizer("adam", {"lr": 1e-2}, "generator", parts.generator.parameters()),
         discriminator_optimizer=build_optimizer(

@@ -211,7 +211,9 @@ def train(parts: VaeParts, trial: TrialSpec, objective=None) -> list:
         trial.train.steps,
         *range(trial.train.eval_every, trial.train.steps + 1, trial.train.eval_every),
     }
-    events = training_events(trial, [trial.seed], trial_parts, stack_networks([parts]), CPU, schedule, print)
+    events = training_events(
+        trial, [trial.seed], [trial_parts], stack_networks([parts]), CPU, schedule, print
+    )
     return [
         (event.step, event.values[0]) if isinstance(event, WindowSignals) else event
         for event in events

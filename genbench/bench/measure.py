@@ -59,9 +59,13 @@ class Measurement:
 class Ensemble:
     spec: TrialSpec
     seeds: list[int]
-    #: member 0's parts: the dataset, loss and penalty the step uses
-    first: TrialParts
+    #: each member's parts: its dataset, loss and penalty
+    members: list[TrialParts]
     networks: GanParts | VaeParts
+
+    @property
+    def first(self) -> TrialParts:
+        return self.members[0]
 
 
 def build_ensemble(spec: TrialSpec, members: int, device: torch.device) -> Ensemble:
@@ -70,12 +74,12 @@ def build_ensemble(spec: TrialSpec, members: int, device: torch.device) -> Ensem
     seeds = list(range(spec.seed, spec.seed + members))
     parts = [build_member(spec.model_copy(update={"seed": seed}), device) for seed in seeds]
     networks = stack_networks([member.networks for member in parts])
-    return Ensemble(spec, seeds, parts[0], networks)
+    return Ensemble(spec, seeds, parts, networks)
 
 
 def training_step(ensemble: Ensemble, device: torch.device) -> TrainingStep:
     builder = import_object(STEP_BUILDERS[type(ensemble.first.networks)])
-    return builder(ensemble.spec, ensemble.seeds, ensemble.first, ensemble.networks, device)
+    return builder(ensemble.spec, ensemble.seeds, ensemble.members, ensemble.networks, device)
 
 
 def device_seconds(run: Callable[[], object], device: torch.device) -> float:

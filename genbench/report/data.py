@@ -103,9 +103,7 @@ def load_report_data(
         curves=curves_frame(store, trials, group_keys),
         records={record.id: record for record in records},
         metrics=metrics,
-        missing=[
-            tid for tid in run_info.trial_ids if tid not in recorded and tid not in loaded.damaged
-        ],
+        missing=[tid for tid in run_info.trial_ids if tid not in recorded and tid not in loaded.damaged],
         damaged=loaded.damaged,
         success=resolve_success(settings.success, store, records, metrics),
         metric_note=metric_note,

@@ -85,9 +85,7 @@ def heatmap(data: ReportData) -> Drawing | None:
     if axes_keys is None or data.metric not in finished.columns or finished[data.metric].isna().all():
         return None
     rows_key, columns_key = axes_keys
-    others = [
-        key for key in data.run_info.grid_keys if key not in (SEED_KEY, rows_key, columns_key)
-    ]
+    others = [key for key in data.run_info.grid_keys if key not in (SEED_KEY, rows_key, columns_key)]
     trials = data.trials.assign(
         _panel=data.trials[others].astype(str).agg(GROUP_SEPARATOR.join, axis=1) if others else ""
     )

@@ -1,11 +1,11 @@
 """Which of a run's trials train together as one vectorized ensemble.
 
-Trials that differ only in their seed can train as one model whose every parameter has a leading
-member dimension (``genbench.models.stacking``); members stay independent and each trial keeps its
-own record, so forming ensembles changes how fast a run goes, never what it finds. Only registered
-models that declare ``stacks`` can be stacked, and only with our own losses and penalties: we
-cannot know that user code (``package.module:factory``) keeps members apart. A trial that does not
-train has nothing to stack.
+Trials that differ only in their seed (and dataset, of one sample shape) can train as one model
+whose every parameter has a leading member dimension (``genbench.models.stacking``); members stay
+independent and each trial keeps its own record, so forming ensembles changes how fast a run
+goes, never what it finds. Only registered models that declare ``stacks`` can be stacked, and
+only with our own losses and penalties: we cannot know that user code
+(``package.module:factory``) keeps members apart. A trial that does not train has nothing to stack.
 
 ``auto`` makes ensembles as large as memory allows (at most ``MAX_AUTO_MEMBERS``), then splits them
 while some worker would otherwise sit idle: one ensemble of 16 seeds on 2 workers runs as two of 8.
@@ -18,7 +18,7 @@ import json
 from collections.abc import Sequence
 from typing import Literal
 
-from genbench.catalog import MODELS
+from genbench.catalog import DATASETS, MODELS
 from genbench.errors import GenbenchError
 from genbench.registry import is_user_reference
 from genbench.settings import physical_memory_bytes
@@ -52,13 +52,26 @@ def ensemble_setting(value: str | int) -> EnsembleSetting:
 
 
 def ensemble_key(spec: TrialSpec) -> str | None:
-    """Trials with equal keys may train together: their specs are equal but for the seed. None
-    when the trial cannot be in an ensemble."""
+    """Trials with equal keys may train together: their specs are equal but for the seed and the
+    dataset, whose sample shape must be equal (ring8 and grid25 train as one ensemble: each
+    member draws from its own dataset). None when the trial cannot be in an ensemble."""
     if not spec.trains or not stacks(spec.model):
         return None
     if any(part is not None and is_user_reference(part.name) for part in (spec.loss, spec.penalty)):
         return None
-    return json.dumps(spec.model_dump(mode="json", exclude={"seed"}), sort_keys=True)
+    shared = spec.model_dump(mode="json", exclude={"seed", "dataset"})
+    return json.dumps({**shared, "data": data_key(spec.dataset)}, sort_keys=True)
+
+
+def data_key(dataset: ComponentSpec) -> object:
+    """What a member's dataset must share with the others': its sample shape, where its settings
+    state it; else (user datasets) the dataset itself."""
+    if is_user_reference(dataset.name) or dataset.name not in DATASETS:
+        return dataset.model_dump(mode="json")
+    params_model = DATASETS.get(dataset.name).params_model()
+    if params_model is None:
+        return dataset.model_dump(mode="json")
+    return list(params_model(**dataset.params).sample_shape())
 
 
 def stacks(model: ComponentSpec) -> bool:

@@ -62,9 +62,12 @@ def trial_label(trial: Trial) -> str:
 
 
 def ensemble_label(ensemble: list[Trial]) -> str:
-    """A trial's label, or for an ensemble its first member's grid labels without the seed and
-    how many seeds train together."""
+    """A trial's label, or for an ensemble the grid labels its members share and how many
+    trials train together."""
     if len(ensemble) == 1:
         return trial_label(ensemble[0])
-    shared = " ".join(f"{key}={value}" for key, value in ensemble[0].grid.items() if key != "seed")
-    return f"{shared} ({len(ensemble)} seeds together)".strip()
+    first = ensemble[0].grid
+    shared = " ".join(
+        f"{key}={value}" for key, value in first.items() if all(t.grid.get(key) == value for t in ensemble)
+    )
+    return f"{shared} ({len(ensemble)} trials together)".strip()

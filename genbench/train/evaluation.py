@@ -107,52 +107,89 @@ def discriminator_input_gradients(
     ]
 
 
+@dataclass
+class DataGroup:
+    """Members of an ensemble that train on one dataset: scored together against its reference."""
+
+    dataset: Any
+    reference: torch.Tensor
+    #: indices into the ensemble
+    members: list[int]
+
+
 def evaluate_ensemble(
     step: int,
     networks: GanParts | VaeParts,
     member_networks: Sequence[GanParts | VaeParts],
     members: Sequence[int],
-    dataset: Any,
+    groups: Sequence[DataGroup],
     metrics: dict[str, Metric],
     latents: torch.Tensor,
-    reference: torch.Tensor,
     probe_batch: int,
-) -> list[Evaluation]:
-    """Evaluate ``members`` (indices into the ensemble) of the stacked ``networks`` against
-    ``reference``: generate from ``latents`` [E, N, latent], then compute every metric.
+) -> dict[int, Evaluation]:
+    """Evaluate ``members`` (indices into the ensemble) of the stacked ``networks``: generate from
+    ``latents`` [E, N, latent] in one pass, then compute every metric for each data group's
+    members at once, against the group's reference.
 
-    ``member_networks`` are those members' own networks: a metric of the model itself
+    ``member_networks`` are the members' own networks: a metric of the model itself
     (``uses_networks``) is given them, with the member's current weights copied in. The
     discriminator is probed on ``probe_batch`` samples of each kind (the training batch size, which
     PacGAN's packing divides), and only when both sets are that large.
     """
-    samples = generate(networks, latents, tuple(dataset.shape))
+    samples = generate(networks, latents, tuple(groups[0].dataset.shape))
     finite = torch.isfinite(samples.flatten(1)).all(dim=1).tolist()
-    scored = [member for member in members if finite[member]]
+    results: dict[int, dict[str, MetricResult]] = {}
+    for group in groups:
+        scored = [member for member in group.members if member in members and finite[member]]
+        if scored:
+            results.update(group_results(group, scored, samples, networks, member_networks, metrics))
+    signals = probe_signals(networks, groups, samples, probe_batch) if results else {}
+    return {
+        member: member_evaluation(step, samples[member], results.get(member), signals.get(member, {}))
+        for member in members
+    }
+
+
+def group_results(
+    group: DataGroup,
+    scored: list[int],
+    samples: torch.Tensor,
+    networks: GanParts | VaeParts,
+    member_networks: Sequence[GanParts | VaeParts],
+    metrics: dict[str, Metric],
+) -> dict[int, dict[str, MetricResult]]:
+    """Every metric of the ``scored`` members of one data group."""
     results: dict[int, dict[str, MetricResult]] = {member: {} for member in scored}
     # one tensor for every metric: feature extraction recognises samples it has seen by identity
     scored_samples = samples[scored]
     for name, metric in metrics.items():
-        if not scored or not getattr(metric, "applies_to", lambda _: True)(member_networks[0]):
+        if not getattr(metric, "applies_to", lambda _: True)(member_networks[scored[0]]):
             continue
         if getattr(metric, "uses_networks", False):
-            for member, own in zip(members, member_networks, strict=True):
-                if member in results:
-                    copy_member(networks, member, own)
-                    results[member][name] = metric(samples[member], reference, dataset, networks=own)
+            for member in scored:
+                own = member_networks[member]
+                copy_member(networks, member, own)
+                results[member][name] = metric(samples[member], group.reference, group.dataset, networks=own)
         else:
-            member_results = evaluate_members(metric, scored_samples, reference, dataset)
+            member_results = evaluate_members(metric, scored_samples, group.reference, group.dataset)
             for member, result in zip(scored, member_results, strict=True):
                 results[member][name] = result
-    signals: dict[int, dict[str, float]] = {}
-    if scored and networks.discriminator is not None and min(samples.shape[1], len(reference)) >= probe_batch:
-        real_probe = reference[:probe_batch].expand(samples.shape[0], *reference[:probe_batch].shape)
-        probes = discriminator_input_gradients(networks.discriminator, real_probe, samples[:, :probe_batch])
-        signals = {member: probes[member] for member in scored}
-    return [
-        member_evaluation(step, samples[member], results.get(member), signals.get(member, {}))
-        for member in members
-    ]
+    return results
+
+
+def probe_signals(
+    networks: GanParts | VaeParts, groups: Sequence[DataGroup], samples: torch.Tensor, probe_batch: int
+) -> dict[int, dict[str, float]]:
+    """The discriminator's input gradients of every member, from one pass of the stacked critic
+    over each member's own real probe (its group's reference) and fake probe."""
+    if networks.discriminator is None or samples.shape[1] < probe_batch:
+        return {}
+    if any(len(group.reference) < probe_batch for group in groups):
+        return {}
+    real_of = {member: group.reference[:probe_batch] for group in groups for member in group.members}
+    real_probe = torch.stack([real_of[member] for member in range(samples.shape[0])])
+    probes = discriminator_input_gradients(networks.discriminator, real_probe, samples[:, :probe_batch])
+    return dict(enumerate(probes))
 
 
 def member_evaluation(

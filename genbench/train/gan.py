@@ -92,7 +92,8 @@ class GanStep:
     """One generator update and the ``d_steps`` discriminator updates before it, for E members."""
 
     networks: GanParts
-    dataset: object
+    #: each member's dataset (members may train on different datasets of one sample shape)
+    datasets: Sequence[object]
     loss: GanLoss
     generator_optimizer: torch.optim.Optimizer
     discriminator_optimizer: torch.optim.Optimizer
@@ -108,7 +109,7 @@ class GanStep:
         return self.networks.generator.size
 
     def real_batch(self) -> torch.Tensor:
-        return self.streams.data.draw(lambda rng: self.dataset.sample(self.batch_size, rng))
+        return self.streams.data.sample_each(self.datasets, self.batch_size)
 
     def latent_batch(self) -> torch.Tensor:
         return self.streams.latent.draw(lambda rng: self.networks.latents(self.batch_size, rng))
@@ -180,10 +181,16 @@ class GanStep:
 
 
 def gan_step(
-    spec: TrialSpec, seeds: Sequence[int], parts: TrialParts, networks: GanParts, device: torch.device
+    spec: TrialSpec,
+    seeds: Sequence[int],
+    members: Sequence[TrialParts],
+    networks: GanParts,
+    device: torch.device,
 ) -> TrainingStep:
-    """The training step of GAN members ``seeds`` (trials that differ only in the seed):
-    ``networks`` are their stacked networks on ``device``, ``parts`` member 0's other parts."""
+    """The training step of GAN members ``seeds`` (trials that differ only in their seed and
+    dataset): ``networks`` are their stacked networks on ``device``, ``members`` their parts (the
+    loss and penalty are member 0's: the members' are equal)."""
+    parts = members[0]
     if parts.loss is None or spec.optimizer is None or networks.discriminator is None:
         raise GenbenchError("training a GAN needs a loss, an optimizer and a model with a discriminator")
     if not isinstance(parts.loss, GanLoss):
@@ -195,7 +202,7 @@ def gan_step(
         compiled["discriminator"] = networks.discriminator
     step = GanStep(
         networks=networks,
-        dataset=parts.dataset,
+        datasets=[member.dataset for member in members],
         loss=parts.loss,
         generator_optimizer=build_optimizer(
             spec.optimizer.name, spec.optimizer.params, "generator", networks.generator.member_parameters()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -39,6 +40,13 @@ class MemberStreams:
         if len(self.generators) == 1:
             return sample(self.generators[0]).unsqueeze(0)
         return torch.stack([sample(generator) for generator in self.generators])
+
+    def sample_each(self, datasets: Sequence[Any], n: int) -> torch.Tensor:
+        """``n`` samples of each member's own dataset from its own stream, stacked: [E, n, ...]
+        (an ensemble's members may train on different datasets of one sample shape)."""
+        if len(self.generators) == 1:
+            return datasets[0].sample(n, self.generators[0]).unsqueeze(0)
+        return torch.stack([data.sample(n, rng) for data, rng in zip(datasets, self.generators, strict=True)])
 
     def normal(self, shape: Sequence[int]) -> torch.Tensor:
         return self.draw(lambda g: torch.randn(tuple(shape), generator=g, device=g.device))

@@ -11,6 +11,7 @@ against the same real samples.
 
 from __future__ import annotations
 
+import json
 import platform
 import resource
 import sys
@@ -39,7 +40,13 @@ from genbench.records import CurvePoint, EnsembleMembership, ModeSet, TrialRecor
 from genbench.registry import import_object
 from genbench.spec import Trial, TrialSpec
 from genbench.train.build import TrialParts, build_trial_parts
-from genbench.train.evaluation import Evaluation, copy_member, evaluate_ensemble, evaluation_steps
+from genbench.train.evaluation import (
+    DataGroup,
+    Evaluation,
+    copy_member,
+    evaluate_ensemble,
+    evaluation_steps,
+)
 from genbench.train.loop import Divergence, WindowSignals, train_steps
 from genbench.train.step import TrainingStep
 from genbench.train.streams import EVAL_STREAM, REFERENCE_SEED, MemberStreams, seeded
@@ -119,25 +126,25 @@ def run_trials(
 ) -> list[TrialOutcome]:
     """Train and evaluate ``trials`` together as one vectorized ensemble; outcomes in their order.
 
-    The trials must differ only in their seed. Member k is built under trial k's seed and fed from
-    trial k's streams, so its numbers are those of trial k run alone (to float tolerance). Raises
-    when the ensemble as a whole fails; a member that diverges is recorded so and the others go on.
+    The trials must differ only in their seed and their dataset (of one sample shape). Member k is
+    built under trial k's seed and fed from trial k's dataset and streams, so its numbers are those
+    of trial k run alone (to float tolerance). Raises when the ensemble as a whole fails; a member
+    that diverges is recorded so and the others go on.
     """
     started_at = utc_now()
     specs = [trial.spec for trial in trials]
     spec = specs[0]
-    check_same_but_seed(specs)
+    check_same_but_seed_and_dataset(specs)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     members = [build_member(member_spec, device) for member_spec in specs]
     first = members[0]
+    if len({tuple(member.dataset.shape) for member in members}) > 1:
+        raise GenbenchError("trials trained as one ensemble need datasets of one sample shape")
     networks = stack_networks([member.networks for member in members])
     seeds = [member_spec.seed for member_spec in specs]
+    groups = data_groups(specs, members, device)
 
-    reference_count = spec.train.reference_samples or spec.train.eval_samples
-    # held-out data where the dataset has a split (images), fresh draws where it is generated
-    draw_reference = getattr(first.dataset, "reference", first.dataset.sample)
-    reference = draw_reference(reference_count, seeded(device, REFERENCE_SEED))
     eval_latents = MemberStreams.seeded(device, seeds, EVAL_STREAM).draw(
         lambda rng: first.networks.latents(spec.train.eval_samples, rng)
     )
@@ -158,7 +165,7 @@ def run_trials(
                 progress(trials[member].id, step, spec.train.steps)
 
     execution: dict[str, str] = {}
-    for event in training_events(spec, seeds, first, networks, device, set(schedule), on_progress):
+    for event in training_events(spec, seeds, members, networks, device, set(schedule), on_progress):
         if isinstance(event, TrainingStep):
             samples_per_step = event.samples_per_step
             if spec.train.compile:
@@ -174,17 +181,16 @@ def run_trials(
         evaluations = evaluate_ensemble(
             event.step,
             networks,
-            [members[member].networks for member in alive],
+            [member.networks for member in members],
             alive,
-            first.dataset,
+            groups,
             first.metrics,
             eval_latents,
-            reference,
             spec.train.batch_size,
         )
         clock.resume()
         eval_seconds += time.perf_counter() - eval_started
-        for member, evaluation in zip(alive, evaluations, strict=True):
+        for member, evaluation in evaluations.items():
             if not evaluation.finite:
                 if not spec.trains:
                     raise GenbenchError("the generator returned non-finite samples (NaN or Inf)")
@@ -208,14 +214,15 @@ def run_trials(
     }
     if spec.trains:
         timings[KEY_WARMUP_STEPS] = float(warmup)
-    reference_protocol = {
-        "eval_samples": spec.train.eval_samples,
-        "reference_samples": int(reference.shape[0]),
-        "reference": {"dataset": spec.dataset.model_dump(mode="json"), "seed": REFERENCE_SEED},
-    }
-    centres = getattr(first.dataset, "mode_centres", None)
     outcomes = []
+    group_of = {index: group for group in groups for index in group.members}
     for index, (trial, member, state) in enumerate(zip(trials, members, states, strict=True)):
+        reference_protocol = {
+            "eval_samples": spec.train.eval_samples,
+            "reference_samples": int(group_of[index].reference.shape[0]),
+            "reference": {"dataset": trial.spec.dataset.model_dump(mode="json"), "seed": REFERENCE_SEED},
+        }
+        centres = getattr(member.dataset, "mode_centres", None)
         finished = state.diverged_step is None
         member_timings = dict(timings)
         if spec.trains and finished and timed_seconds > 0:
@@ -257,11 +264,32 @@ def run_trials(
     return outcomes
 
 
-def check_same_but_seed(specs: Sequence[TrialSpec]) -> None:
-    """Trials train together only when nothing but their seed differs."""
-    shared = {spec.model_copy(update={"seed": 0}).trial_id() for spec in specs}
+def check_same_but_seed_and_dataset(specs: Sequence[TrialSpec]) -> None:
+    """Trials train together only when nothing but their seed and dataset differs."""
+    shared = {
+        json.dumps(spec.model_dump(mode="json", exclude={"seed", "dataset"}), sort_keys=True)
+        for spec in specs
+    }
     if len(shared) > 1:
-        raise GenbenchError("trials trained as one ensemble must differ only in their seed")
+        raise GenbenchError("trials trained as one ensemble must differ only in their seed and dataset")
+
+
+def data_groups(
+    specs: Sequence[TrialSpec], members: Sequence[TrialParts], device: torch.device
+) -> list[DataGroup]:
+    """The members by dataset, each group with its dataset's reference set: drawn once, with a
+    fixed seed, so every trial of a dataset is scored against the same real samples."""
+    by_dataset: dict[str, DataGroup] = {}
+    for index, (spec, member) in enumerate(zip(specs, members, strict=True)):
+        key = json.dumps(spec.dataset.model_dump(mode="json"), sort_keys=True)
+        if key not in by_dataset:
+            count = spec.train.reference_samples or spec.train.eval_samples
+            # held-out data where the dataset has a split (images), fresh draws where it is generated
+            draw_reference = getattr(member.dataset, "reference", member.dataset.sample)
+            reference = draw_reference(count, seeded(device, REFERENCE_SEED))
+            by_dataset[key] = DataGroup(member.dataset, reference, [])
+        by_dataset[key].members.append(index)
+    return list(by_dataset.values())
 
 
 def build_member(spec: TrialSpec, device: torch.device) -> TrialParts:
@@ -309,7 +337,7 @@ STEP_BUILDERS = {
 def training_events(
     spec: TrialSpec,
     seeds: Sequence[int],
-    parts: TrialParts,
+    members: Sequence[TrialParts],
     networks: GanParts | VaeParts,
     device: torch.device,
     schedule: set[int],
@@ -320,10 +348,11 @@ def training_events(
     if not spec.trains:
         yield WindowSignals(step=0, values=[])
         return
-    target = STEP_BUILDERS.get(type(parts.networks))
+    kind = type(members[0].networks)
+    target = STEP_BUILDERS.get(kind)
     if target is None:
-        raise GenbenchError(f"no training step for models of kind {type(parts.networks).__name__}")
-    step = import_object(target)(spec, seeds, parts, networks, device)
+        raise GenbenchError(f"no training step for models of kind {kind.__name__}")
+    step = import_object(target)(spec, seeds, members, networks, device)
     yield step
     yield from train_steps(
         step.step, step.signals, len(seeds), spec.train.steps, schedule, device, on_progress

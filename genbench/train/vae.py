@@ -33,7 +33,8 @@ class VaeStep:
     """One update of encoder and decoder on a batch of training data, for E members."""
 
     networks: VaeParts
-    dataset: object
+    #: each member's dataset (members may train on different datasets of one sample shape)
+    datasets: Sequence[object]
     objective: VaeObjective
     optimizer: torch.optim.Optimizer
     batch_size: int
@@ -45,7 +46,7 @@ class VaeStep:
     def __call__(self) -> torch.Tensor:
         """Run the update; returns [E, signals] in the order of SIGNALS, batch means."""
         encoder, decoder = self.networks.encoder, self.networks.decoder
-        x = self.streams.data.draw(lambda rng: self.dataset.sample(self.batch_size, rng))
+        x = self.streams.data.sample_each(self.datasets, self.batch_size)
         members = encoder.size
         with self.precision():
             terms = elbo_terms(self.networks, x, lambda mean: self.streams.latent.normal(mean.shape[1:]))
@@ -69,10 +70,15 @@ class VaeStep:
 
 
 def vae_step(
-    spec: TrialSpec, seeds: Sequence[int], parts: TrialParts, networks: VaeParts, device: torch.device
+    spec: TrialSpec,
+    seeds: Sequence[int],
+    members: Sequence[TrialParts],
+    networks: VaeParts,
+    device: torch.device,
 ) -> TrainingStep:
     """The training step of VAE members ``seeds``: one optimizer (with the generator's settings,
     ``g_lr`` overriding ``lr``) updates encoder and decoder of every member."""
+    parts = members[0]
     if not isinstance(parts.loss, VaeObjective) or not spec.optimizer:
         raise GenbenchError(
             "training a VAE needs a VAE model (vae_mlp, vae_conv), a VAE objective (elbo, beta_vae) "
@@ -81,7 +87,7 @@ def vae_step(
     parameters = [*networks.encoder.member_parameters(), *networks.decoder.member_parameters()]
     step = VaeStep(
         networks=networks,
-        dataset=parts.dataset,
+        datasets=[member.dataset for member in members],
         objective=parts.loss,
         optimizer=build_optimizer(spec.optimizer.name, spec.optimizer.params, "generator", parameters),
         batch_size=spec.train.batch_size,
