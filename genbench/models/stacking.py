@@ -137,6 +137,9 @@ class SingleMember(nn.Module):
 
     def forward(self, *inputs: torch.Tensor) -> Any:
         network = self.compiled_forward or self.module
+        if len(inputs) == 1:  # the common case, without a generator expression: it is every step
+            output = network(inputs[0][0])
+            return output.unsqueeze(0) if isinstance(output, torch.Tensor) else _lift(output)
         return _lift(network(*(tensor[0] for tensor in inputs)))
 
     def log_likelihood(self, *inputs: torch.Tensor) -> torch.Tensor:
@@ -153,7 +156,7 @@ class SingleMember(nn.Module):
     def member_grad_norms(self) -> torch.Tensor:
         """||gradient|| over all parameters, shape [1]."""
         grads = [parameter.grad for parameter in self.parameter_list if parameter.grad is not None]
-        return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))).unsqueeze(0)
+        return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)), dim=0, keepdim=True)
 
     def write_member(self, member: int, into: nn.Module) -> None:
         if member != 0 or into is not self.module:

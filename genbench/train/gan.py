@@ -177,7 +177,13 @@ class GanStep:
         if self.d_steps > 1:
             d_loss, d_grad = d_loss / self.d_steps, d_grad / self.d_steps
         g_loss, g_grad = self.generator_update(last.real)
-        return torch.stack([g_loss.float(), d_loss.float(), g_grad, d_grad], dim=1)
+        # losses computed under bf16 autocast are bf16; the signals are float32
+        return torch.stack([as_float(g_loss), as_float(d_loss), g_grad, d_grad], dim=1)
+
+
+def as_float(signal: torch.Tensor) -> torch.Tensor:
+    """``signal`` in float32, without an operation when it already is (every step, every member)."""
+    return signal if signal.dtype == torch.float32 else signal.float()
 
 
 def gan_step(
