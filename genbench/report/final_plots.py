@@ -39,7 +39,19 @@ def final_distribution(data: ReportData) -> Drawing | None:
         sns.boxplot(
             data=values, x=data.metric, y="row", order=order, ax=ax, color="#c6dbef", showfliers=False
         )
-        sns.swarmplot(data=values, x=data.metric, y="row", order=order, ax=ax, color="#08306b", size=5)
+        # a strip with jitter, not a swarm: with 10+ seeds of an integer metric (modes covered) a
+        # swarm cannot place its points and warns on the user's terminal
+        sns.stripplot(
+            data=values,
+            x=data.metric,
+            y="row",
+            order=order,
+            ax=ax,
+            color="#08306b",
+            size=4,
+            alpha=0.7,
+            jitter=0.25,
+        )
         ax.set(xlabel=metric_label(data.metric), ylabel="", title=panel_title)
     figure.suptitle(f"Final {data.metric} per group ({direction(data.metric)})")
     caption = (
