@@ -463,7 +463,8 @@ TIMINGS = (
         KEY_WARMUP_STEPS,
         NO_DIRECTION,
         "warm-up steps",
-        "Steps before throughput was timed (allocator warm-up, torch.compile): excluded from samples/s.",
+        "Steps before throughput was timed (allocator warm-up, torch.compile), excluded from samples/s; "
+        "no better direction: a setting of the measurement, not a result.",
     ),
     Output(
         KEY_PEAK_MEMORY_MB,

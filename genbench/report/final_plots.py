@@ -1,11 +1,16 @@
 """Final values per group: a box plot with every seed's value, and a heatmap over two grid axes.
 
-Swarm plots, not jittered strip plots: seaborn's jitter draws from numpy's global random state,
-which would make the same results give different figures.
+Jittered strip plots, not swarm plots: a swarm cannot place 10+ seeds of an integer metric
+(modes covered) and warns. seaborn's jitter draws from numpy's global random state, so it is
+seeded for the plot (and the state restored): the same results give the same figures.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
 import seaborn as sns
 from matplotlib.figure import Figure
 
@@ -18,6 +23,8 @@ from genbench.report.layout import Drawing, Layout, ordered
 
 #: width (inches) of a panel of boxes or of a heatmap with few columns
 PANEL_WIDTH = 5.0
+#: the seed of the strips' jitter
+JITTER_SEED = 0
 #: heatmap cells without a finished seed show the axes' background
 MISSING_CELL_COLOUR = "#e0e0e0"
 
@@ -41,17 +48,10 @@ def final_distribution(data: ReportData) -> Drawing | None:
         )
         # a strip with jitter, not a swarm: with 10+ seeds of an integer metric (modes covered) a
         # swarm cannot place its points and warns on the user's terminal
-        sns.stripplot(
-            data=values,
-            x=data.metric,
-            y="row",
-            order=order,
-            ax=ax,
-            color="#08306b",
-            size=4,
-            alpha=0.7,
-            jitter=0.25,
-        )
+        with fixed_numpy_random(JITTER_SEED):
+            sns.stripplot(
+                data=values, x=data.metric, y="row", order=order, ax=ax, color="#08306b", size=4, jitter=0.25
+            )
         ax.set(xlabel=metric_label(data.metric), ylabel="", title=panel_title)
     figure.suptitle(f"Final {data.metric} per group ({direction(data.metric)})")
     caption = (
@@ -60,6 +60,17 @@ def final_distribution(data: ReportData) -> Drawing | None:
         "many did."
     )
     return Drawing(figure, caption)
+
+
+@contextmanager
+def fixed_numpy_random(seed: int) -> Iterator[None]:
+    """Seed numpy's global generator for a plot and restore it after."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 def row_labels(data: ReportData, keys: list[str]) -> list[str]:
