@@ -193,13 +193,29 @@ def poisoned_datasets():
     return build_component
 
 
+LEARNING_SUITE = """
+name: together
+dataset: {name: ring8, params: {std: 0.05}}
+model: {name: mlp_gan, params: {latent_dim: 2, hidden: 32, depth: 2}}
+loss: ns
+optimizer: {name: adam, lr: 2.0e-3}
+train: {steps: 400, batch_size: 64, eval_every: 0, eval_samples: 256}
+metrics: [modes]
+grid: {seed: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]}
+"""
+
+
 @pytest.mark.slow
 def test_final_metrics_of_16_seeds_are_distributed_alike_together_and_alone(write_suite):
-    """GAN training is chaotic: over 250 steps float-level differences may grow. What must not
-    change is the distribution of results; the test asks that no difference is significant."""
-    suite = gan_suite(write_suite, steps=250, eval_every=0, seeds=list(range(16)))
+    """GAN training is chaotic: over 400 steps float-level differences may grow. What must not
+    change is the distribution of results; the test asks that no difference is significant.
+    The suite is one in which the GANs learn (about 3 of 8 modes), so there is something to
+    diverge: measured, 15 of the 16 seeds ended identical both ways, one covered one mode more
+    together (mode_kl 0.40 apart)."""
+    suite = load_suite(write_suite(textwrap.dedent(LEARNING_SUITE)))
     together = [outcome.record.metrics for outcome in run_trials(suite.trials, "together", CPU)]
     alone = [run_trial(trial, "together", CPU).record.metrics for trial in suite.trials]
+    assert sum(metrics["modes_covered"] for metrics in alone) / 16 > 1.5  # the GANs learned
     for key in ("modes_covered", "hq_fraction", "mode_kl"):
         first, second = [m[key] for m in together], [m[key] for m in alone]
         if first == second:
