@@ -113,20 +113,16 @@ def _lift(output: Any) -> Any:
     return output.unsqueeze(0)
 
 
-class SingleMember(nn.Module):
-    """One trial's network as an ensemble of one: inputs [1, batch, ...] reach it as [batch, ...]
-    (even for a batch-agnostic network: nn.Linear on a 3-D input is slower than on a 2-D one)."""
-
-    size = 1
+class WrappedMembers(nn.Module):
+    """What the two member modules that wrap a network (``self.module``) share: the parameter
+    list, made once (walking the module tree every step costs a small network's step time), and
+    compiled forward passes kept as functions, not modules, so the state dict stays the network's."""
 
     def __init__(self, module: nn.Module) -> None:
         super().__init__()
         self.module = module
-        #: listed once: walking the module tree every step costs the step time on small networks
         self.parameter_list = list(module.parameters())
-        #: the compiled forward pass: a function, not a module, so the state dict stays the network's
         self.compiled_forward: Callable[..., Any] | None = None
-
         self.compiled_log_likelihood: Callable[..., Any] | None = None
 
     def compile_forward(self) -> None:
@@ -134,6 +130,20 @@ class SingleMember(nn.Module):
         self.compiled_forward = torch.compile(self.module.forward)
         if hasattr(self.module, "log_likelihood"):
             self.compiled_log_likelihood = torch.compile(self.module.log_likelihood)
+
+    @property
+    def likelihood(self) -> str:
+        return self.module.likelihood
+
+    def member_parameters(self) -> list[nn.Parameter]:
+        return self.parameter_list
+
+
+class SingleMember(WrappedMembers):
+    """One trial's network as an ensemble of one: inputs [1, batch, ...] reach it as [batch, ...]
+    (even for a batch-agnostic network: nn.Linear on a 3-D input is slower than on a 2-D one)."""
+
+    size = 1
 
     def forward(self, *inputs: torch.Tensor) -> Any:
         network = self.compiled_forward or self.module
@@ -146,13 +156,6 @@ class SingleMember(nn.Module):
         likelihood = self.compiled_log_likelihood or self.module.log_likelihood
         return _lift(likelihood(*(tensor[0] for tensor in inputs)))
 
-    @property
-    def likelihood(self) -> str:
-        return self.module.likelihood
-
-    def member_parameters(self) -> list[nn.Parameter]:
-        return self.parameter_list
-
     def member_grad_norms(self) -> torch.Tensor:
         """||gradient|| over all parameters, shape [1]."""
         grads = [parameter.grad for parameter in self.parameter_list if parameter.grad is not None]
@@ -163,23 +166,12 @@ class SingleMember(nn.Module):
             raise GenbenchError("an ensemble of one trains that trial's own network in place")
 
 
-class StackedMembers(nn.Module):
+class StackedMembers(WrappedMembers):
     """E networks of one architecture as one: parameters [E, ...], inputs [E, batch, ...]."""
 
     def __init__(self, members: list[nn.Module]) -> None:
-        super().__init__()
+        super().__init__(_stacked_copy(members))
         self.size = len(members)
-        self.module = _stacked_copy(members)
-        self.parameter_list = list(self.module.parameters())
-        #: the compiled forward pass: a function, not a module, so the state dict stays the network's
-        self.compiled_forward: Callable[..., Any] | None = None
-        self.compiled_log_likelihood: Callable[..., Any] | None = None
-
-    def compile_forward(self) -> None:
-        """Compile the forward pass and, for a VAE decoder, the likelihood training evaluates."""
-        self.compiled_forward = torch.compile(self.module.forward)
-        if hasattr(self.module, "log_likelihood"):
-            self.compiled_log_likelihood = torch.compile(self.module.log_likelihood)
 
     def forward(self, *inputs: torch.Tensor) -> Any:
         return (self.compiled_forward or self.module)(*inputs)
@@ -187,21 +179,8 @@ class StackedMembers(nn.Module):
     def log_likelihood(self, *inputs: torch.Tensor) -> torch.Tensor:
         return (self.compiled_log_likelihood or self.module.log_likelihood)(*inputs)
 
-    @property
-    def likelihood(self) -> str:
-        return self.module.likelihood
-
-    def member_parameters(self) -> list[nn.Parameter]:
-        return self.parameter_list
-
     def member_grad_norms(self) -> torch.Tensor:
-        """Each member's ||gradient|| over all its parameters, shape [E]."""
-        grads = [
-            parameter.grad.reshape(self.size, -1)
-            for parameter in self.parameter_list
-            if parameter.grad is not None
-        ]
-        return torch.linalg.vector_norm(torch.cat(grads, dim=1), dim=1)
+        return stacked_grad_norms(self.parameter_list, self.size)
 
     @torch.no_grad()
     def write_member(self, member: int, into: nn.Module) -> None:
@@ -209,6 +188,13 @@ class StackedMembers(nn.Module):
         targets = into.state_dict()
         for name, stacked in self.module.state_dict().items():
             targets[name].copy_(stacked[member].reshape(targets[name].shape))
+
+
+def stacked_grad_norms(parameters: list[nn.Parameter], members: int) -> torch.Tensor:
+    """Each member's ||gradient|| over all its parameters, shape [E], from parameters stacked on
+    a leading member dimension."""
+    grads = [parameter.grad.reshape(members, -1) for parameter in parameters if parameter.grad is not None]
+    return torch.linalg.vector_norm(torch.cat(grads, dim=1), dim=1)
 
 
 def _stacked_copy(members: list[nn.Module]) -> nn.Module:
@@ -313,13 +299,7 @@ class VmappedMembers(nn.Module):
         return self.parameter_list
 
     def member_grad_norms(self) -> torch.Tensor:
-        """Each member's ||gradient|| over all its parameters, shape [E]."""
-        grads = [
-            parameter.grad.reshape(self.size, -1)
-            for parameter in self.parameter_list
-            if parameter.grad is not None
-        ]
-        return torch.linalg.vector_norm(torch.cat(grads, dim=1), dim=1)
+        return stacked_grad_norms(self.parameter_list, self.size)
 
     @torch.no_grad()
     def write_member(self, member: int, into: nn.Module) -> None:

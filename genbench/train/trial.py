@@ -1,7 +1,8 @@
 """Run trials end to end: build their parts, train (or only evaluate) and collect the records.
 
-Trials that differ only in their seed run together as one vectorized ensemble (``run_trials``);
-a trial alone is an ensemble of one. Either way each trial gets its own record.
+Trials that differ only in their seed (and dataset, of one sample shape) run together as one
+vectorized ensemble (``run_trials``); a trial alone is an ensemble of one. Either way each trial
+gets its own record.
 
 Randomness is split into independent, seeded streams (initial weights, training data, training
 latents, evaluation latents, the reference set), so the same trial gives the same numbers on the
@@ -200,68 +201,113 @@ def run_trials(
         alive = [member for member in alive if states[member].diverged_step is None]
         if not alive:
             break
-    timed_seconds = clock.seconds()
     train_seconds = time.perf_counter() - train_started - eval_seconds
-    # throughput after the warm-up; a run too short to have one is timed whole
-    warmup = clock.start_step if clock.start_step is not None and clock.start_step < spec.train.steps else 0
-    if warmup == 0:
-        timed_seconds = train_seconds
+    shared = EnsembleResult(
+        suite_name=suite_name,
+        started_at=started_at,
+        size=len(trials),
+        networks=networks,
+        first=first,
+        timings=ensemble_timings(spec, clock, train_seconds, eval_seconds, samples_per_step, device),
+        environment={**environment(device), "timing": clock.method, **execution},
+    )
+    group_of = {index: group for group in groups for index in group.members}
+    return [
+        member_outcome(shared, index, trial, member, state, group_of[index])
+        for index, (trial, member, state) in enumerate(zip(trials, members, states, strict=True))
+    ]
 
+
+@dataclass
+class EnsembleResult:
+    """What the members of one ensemble share in their records."""
+
+    suite_name: str
+    started_at: str
+    size: int
+    networks: GanParts | VaeParts
+    first: TrialParts
+    #: the ensemble's timings, with samples/s per trial under KEY_SAMPLES_PER_SECOND
+    timings: dict[str, float]
+    environment: dict[str, str]
+
+
+def ensemble_timings(
+    spec: TrialSpec,
+    clock: TrainingClock,
+    train_seconds: float,
+    eval_seconds: float,
+    samples_per_step: int,
+    device: torch.device,
+) -> dict[str, float]:
+    """Training and evaluation seconds, peak memory, and (when it trained) the warm-up and the
+    samples per second each trial consumed after it; a run too short to have a warm-up is timed
+    whole."""
     timings = {
         KEY_TRAIN_SECONDS: train_seconds,
         KEY_EVAL_SECONDS: eval_seconds,
         KEY_PEAK_MEMORY_MB: peak_memory_mb(device),
     }
-    if spec.trains:
-        timings[KEY_WARMUP_STEPS] = float(warmup)
-    outcomes = []
-    group_of = {index: group for group in groups for index in group.members}
-    for index, (trial, member, state) in enumerate(zip(trials, members, states, strict=True)):
-        reference_protocol = {
-            "eval_samples": spec.train.eval_samples,
-            "reference_samples": int(group_of[index].reference.shape[0]),
-            "reference": {"dataset": trial.spec.dataset.model_dump(mode="json"), "seed": REFERENCE_SEED},
-        }
-        centres = getattr(member.dataset, "mode_centres", None)
-        finished = state.diverged_step is None
-        member_timings = dict(timings)
-        if spec.trains and finished and timed_seconds > 0:
-            timed_steps = spec.train.steps - warmup
-            member_timings[KEY_SAMPLES_PER_SECOND] = timed_steps * samples_per_step / timed_seconds
-        if spec.trains and finished:
-            copy_member(networks, index, member.networks)
-        last = state.latest if finished else None
-        record = TrialRecord(
-            id=trial.id,
-            suite=suite_name,
-            status=TrialStatus.FINISHED if finished else TrialStatus.DIVERGED,
-            spec=trial.spec.model_dump(mode="json"),
-            grid=trial.grid,
-            grid_columns=trial.grid_columns,
-            metrics=last.values if last else {},
-            protocols=metric_protocols(first, last, reference_protocol),
-            diverged_step=state.diverged_step,
-            timings=member_timings,
-            environment={**environment(device), "timing": clock.method, **execution},
-            covered_modes=state.mode_sets,
-            ensemble=EnsembleMembership(member=index, size=len(trials)) if len(trials) > 1 else None,
-            started_at=started_at,
-            finished_at=utc_now(),
+    if not spec.trains:
+        return timings
+    timed_seconds = clock.seconds()
+    warmup = clock.start_step if clock.start_step is not None and clock.start_step < spec.train.steps else 0
+    if warmup == 0:
+        timed_seconds = train_seconds
+    timings[KEY_WARMUP_STEPS] = float(warmup)
+    if timed_seconds > 0:
+        timings[KEY_SAMPLES_PER_SECOND] = (spec.train.steps - warmup) * samples_per_step / timed_seconds
+    return timings
+
+
+def member_outcome(
+    shared: EnsembleResult, index: int, trial: Trial, member: TrialParts, state: MemberState, group: DataGroup
+) -> TrialOutcome:
+    """Member ``index``'s record, curves, samples and checkpoint (its trained weights copied out
+    of the ensemble); a diverged member has no final metrics, throughput or checkpoint."""
+    spec = trial.spec
+    finished = state.diverged_step is None
+    timings = dict(shared.timings)
+    if not finished:
+        timings.pop(KEY_SAMPLES_PER_SECOND, None)
+    if spec.trains and finished:
+        copy_member(shared.networks, index, member.networks)
+    last = state.latest if finished else None
+    reference_protocol = {
+        "eval_samples": spec.train.eval_samples,
+        "reference_samples": int(group.reference.shape[0]),
+        "reference": {"dataset": spec.dataset.model_dump(mode="json"), "seed": REFERENCE_SEED},
+    }
+    record = TrialRecord(
+        id=trial.id,
+        suite=shared.suite_name,
+        status=TrialStatus.FINISHED if finished else TrialStatus.DIVERGED,
+        spec=spec.model_dump(mode="json"),
+        grid=trial.grid,
+        grid_columns=trial.grid_columns,
+        metrics=last.values if last else {},
+        protocols=metric_protocols(shared.first, last, reference_protocol),
+        diverged_step=state.diverged_step,
+        timings=timings,
+        environment=shared.environment,
+        covered_modes=state.mode_sets,
+        ensemble=EnsembleMembership(member=index, size=shared.size) if shared.size > 1 else None,
+        started_at=shared.started_at,
+        finished_at=utc_now(),
+    )
+    centres = getattr(member.dataset, "mode_centres", None)
+    checkpoint = None
+    if spec.trains and finished:
+        checkpoint = checkpoint_bytes(
+            member.networks, spec.model.model_dump(mode="json"), tuple(member.dataset.shape)
         )
-        outcomes.append(
-            TrialOutcome(
-                record=record,
-                curves=state.curves,
-                samples=last.samples[:SAVED_SAMPLES].cpu().numpy() if last else None,
-                mode_centres=centres.cpu().numpy() if centres is not None else None,
-                checkpoint=checkpoint_bytes(
-                    member.networks, trial.spec.model.model_dump(mode="json"), tuple(first.dataset.shape)
-                )
-                if spec.trains and finished
-                else None,
-            )
-        )
-    return outcomes
+    return TrialOutcome(
+        record=record,
+        curves=state.curves,
+        samples=last.samples[:SAVED_SAMPLES].cpu().numpy() if last else None,
+        mode_centres=centres.cpu().numpy() if centres is not None else None,
+        checkpoint=checkpoint,
+    )
 
 
 def check_same_but_seed_and_dataset(specs: Sequence[TrialSpec]) -> None:
