@@ -59,7 +59,9 @@ def generate(
     was_training = networks.generator.training
     networks.generator.eval()
     try:
-        chunks = latents.split(GENERATION_BATCH, dim=sample_dim)
+        # GENERATION_BATCH samples per pass in all, shared by the members
+        members = latents.shape[:sample_dim].numel()
+        chunks = latents.split(max(1, GENERATION_BATCH // members), dim=sample_dim)
         samples = torch.cat([networks.generator(chunk) for chunk in chunks], dim=sample_dim)
     finally:
         networks.generator.train(was_training)

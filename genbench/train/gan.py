@@ -158,7 +158,9 @@ class GanStep:
                 self.loss.generator_loss(fake_logits, real_logits), self.members, "the generator loss"
             )
         parameters = generator.member_parameters()
-        gradients = torch.autograd.grad(objective.sum(), parameters)
+        # allow_unused: a user's generator may hold a parameter this pass does not reach (its
+        # gradient stays None, which the optimizer skips, as after backward())
+        gradients = torch.autograd.grad(objective.sum(), parameters, allow_unused=True)
         for parameter, gradient in zip(parameters, gradients, strict=True):
             parameter.grad = gradient
         grad_norm = generator.member_grad_norms()
