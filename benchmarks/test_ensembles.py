@@ -11,36 +11,17 @@ the speedups per trial-step. Run: ``.venv/bin/pytest benchmarks/test_ensembles.p
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
 from genbench.bench.measure import build_ensemble, training_step
-from genbench.bench.plan import configurations
 from genbench.spec import TrialSpec
-from genbench.suite import load_suite
 from genbench.train.loop import train_steps
 from genbench.train.step import TrainingStep
 
-DEFAULT_SUITE = Path(__file__).resolve().parents[1] / "suites" / "mode_collapse.yaml"
 CPU = torch.device("cpu")
 TRIAL_STEPS = 320
 SEPARATE_TRIALS = 8
-
-
-@pytest.fixture
-def one_thread():
-    """One thread, as each worker of a CPU run trains; restored after."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def spec() -> TrialSpec:
-    return configurations(load_suite(DEFAULT_SUITE), max_configs=1)[0].spec
 
 
 def ensemble_step(spec: TrialSpec, members: int, seed: int = 0) -> TrainingStep:

@@ -13,46 +13,31 @@ the two rows of one run (benchmarks/README.md keeps the last one).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
 
 from genbench.bench.measure import build_ensemble, training_step
-from genbench.bench.plan import configurations
 from genbench.spec import TrialSpec
-from genbench.suite import load_suite
 from genbench.train.loop import train_steps
 from genbench.train.streams import DATA_STREAM, LATENT_STREAM, seeded
 from genbench.train.trial import build_member
 
-DEFAULT_SUITE = Path(__file__).resolve().parents[1] / "suites" / "mode_collapse.yaml"
 CPU = torch.device("cpu")
 STEPS = 40
 LEARNING_RATE, BETAS = 1e-3, (0.5, 0.999)
 
 
-@pytest.fixture
-def one_thread():
-    """One thread, as each worker of a CPU run trains; restored after."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def spec() -> TrialSpec:
-    spec = configurations(load_suite(DEFAULT_SUITE), max_configs=1)[0].spec
+def check_learning_rate(spec: TrialSpec) -> None:
+    """The plain loop hard-codes the default suite's optimizer settings; they must agree."""
     assert spec.optimizer.params["lr"] == LEARNING_RATE and tuple(spec.optimizer.params["betas"]) == BETAS
-    return spec
 
 
 class PlainLoop:
     """The hand-written loop, on member 0's networks, data and streams as genbench builds them."""
 
     def __init__(self, spec: TrialSpec) -> None:
+        check_learning_rate(spec)
         parts = build_member(spec, CPU)
         self.generator, self.discriminator = parts.networks.generator, parts.networks.discriminator
         self.dataset, self.latent_dim = parts.dataset, parts.networks.latent_dim

@@ -15,9 +15,10 @@ from genbench.data.digits import DigitSplit, draw
 from genbench.metrics import prdc
 from genbench.metrics.base import MetricResult, evaluate_members
 from genbench.metrics.feature_cache import CACHE_ENV
-from genbench.metrics.features import FeatureSpace, feature_space
+from genbench.metrics.features import feature_space
 
 from .components import built
+from .test_fidelity import counting_extractions
 
 SAMPLES = 300
 #: fewer KID subsets than the default 100, which take seconds at this sample count
@@ -173,18 +174,6 @@ def test_fidelity_metric_members_equal_separate_evaluations(name, digits, digit_
     together = metric.evaluate_members(digit_members, digit_reference, digits)
     assert_close_results(together, separately(metric, digit_members, digit_reference, digits))
     assert len({next(iter(result.values.values())) for result in together}) == 3
-
-
-def counting_extractions(space: FeatureSpace, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    counts: list[int] = []
-    extract = space.extract
-
-    def counted(images: torch.Tensor, batch_size: int) -> dict[str, torch.Tensor]:
-        counts.append(len(images))
-        return extract(images, batch_size)
-
-    monkeypatch.setattr(space, "extract", counted)
-    return counts
 
 
 def test_members_features_are_extracted_in_one_pass_for_all_metrics(
