@@ -77,9 +77,9 @@ def run(
     ensemble: Annotated[
         str,
         typer.Option(
-            help="train trials that differ only in their seed together as one vectorized ensemble: auto "
-            "(as large as memory allows, split so every worker has one), off (every trial alone) or "
-            "N (at most N members); results are the same to float tolerance"
+            help="train trials that differ only in their seed (or dataset, of one shape) as one "
+            "vectorized ensemble: auto (as large as memory allows, split so every worker has one), "
+            "off (every trial alone) or N (at most N members); results are the same to float tolerance"
         ),
     ] = "auto",
 ) -> None:
