@@ -1,4 +1,5 @@
-"""What the training benchmarks share: the default suite's first configuration, on one thread."""
+"""What the benchmarks share: built-in components as a suite builds them, and the default suite's
+first configuration on one thread."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ import pytest
 import torch
 
 from genbench.bench.plan import configurations
+from genbench.registry import Registry
 from genbench.spec import TrialSpec
 from genbench.suite import load_suite
 
 DEFAULT_SUITE = Path(__file__).resolve().parents[1] / "suites" / "mode_collapse.yaml"
+
+
+def built(registry: Registry, name: str, *args, **params):
+    """A built-in component with its parameter model's defaults, as a suite builds it."""
+    entry = registry.get(name)
+    return entry.load()(*args, **entry.params_model()(**params).model_dump())
 
 
 @pytest.fixture

@@ -13,16 +13,11 @@ import torch
 
 from genbench.catalog import DATASETS, METRICS
 from genbench.metrics.base import evaluate_members
-from genbench.registry import Registry
+
+from .conftest import built
 
 MEMBERS = 8
 SAMPLES = 2500
-
-
-def built(registry: Registry, name: str, *args, **params):
-    """A built-in component with its parameter model's defaults, as a suite builds it."""
-    entry = registry.get(name)
-    return entry.load()(*args, **entry.params_model()(**params).model_dump())
 
 
 @pytest.fixture(scope="module")

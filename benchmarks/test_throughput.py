@@ -16,8 +16,9 @@ from genbench.metrics.params import ModesParams, PrdcParams
 from genbench.metrics.prdc import precision_recall_density_coverage
 from genbench.models.stacking import stack_networks
 from genbench.optim import build_optimizer
-from genbench.registry import Registry
 from genbench.train.gan import GanStep, gan_hooks
+
+from .conftest import built
 
 SAMPLES = 2500
 
@@ -30,12 +31,6 @@ def streams(data_seed: int, latent_seed: int):
         return MemberStreams([torch.Generator().manual_seed(seed)])
 
     return TrainingStreams(data=stream(data_seed), latent=stream(latent_seed), penalty=stream(3))
-
-
-def built(registry: Registry, name: str, *args, **params):
-    """A built-in component with its parameter model's defaults, as a suite builds it."""
-    entry = registry.get(name)
-    return entry.load()(*args, **entry.params_model()(**params).model_dump())
 
 
 @pytest.fixture(scope="module")
