@@ -321,9 +321,6 @@ def stack_members(modules: list[nn.Module]) -> SingleMember | StackedMembers | V
     return VmappedMembers(modules)
 
 
-MemberModule = SingleMember | StackedMembers | VmappedMembers
-
-
 def stack_networks(members: list[GanParts | VaeParts]) -> GanParts | VaeParts:
     """The members' networks as one GanParts/VaeParts whose modules are member modules."""
     first = members[0]
