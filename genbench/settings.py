@@ -107,6 +107,11 @@ class ReportSettings(StrictModel):
     reference: str | None = Field(
         None, description="label of the reference group for pairwise tests; default: the first group"
     )
+    compare: list[str] = Field(
+        default_factory=list,
+        description="further metrics tested against the reference beside the headline metric (e.g. "
+        "mode_kl): every test of the table is one Holm family",
+    )
     success: SuccessCriterion | None = None
     heatmap: tuple[str, str] | None = Field(
         None, description="two grid keys for the heatmap axes; default: the first two grid keys"

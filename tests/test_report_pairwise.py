@@ -20,6 +20,7 @@ from genbench.report.pairwise import (
     underpowered_sizes,
 )
 
+from .conftest import genbench_process
 from .hand_runs import HandTrial, write_trials_run
 
 
@@ -134,3 +135,49 @@ def test_a_reference_that_matches_no_group_is_a_user_error(tmp_path):
     run = two_dataset_run(tmp_path, {"reference": "wgan"})
     with pytest.raises(GenbenchError, match=r"report\.reference 'wgan' matches no group"):
         compare_with_reference(load_report_data(run))
+
+
+def two_metric_run(tmp_path):
+    """ns and wgan-gp alike in modes covered, wgan-gp clearly worse in mode KL."""
+    trials = [
+        HandTrial(
+            f"{loss}{seed}",
+            {"loss": loss},
+            seed,
+            metrics={
+                "modes_covered": 8.0 - seed % 2,
+                "mode_kl": (0.05 if loss == "ns" else 0.5) + 0.01 * seed,
+            },
+        )
+        for loss in ("ns", "wgan-gp")
+        for seed in range(6)
+    ]
+    return write_trials_run(tmp_path / "run", trials, ["loss"], {"compare": ["mode_kl"]})
+
+
+def test_compared_metrics_share_one_holm_family(tmp_path):
+    table = compare_with_reference(load_report_data(two_metric_run(tmp_path)))
+    tested = table[table["verdict"] != REFERENCE].set_index("metric")
+    assert list(table["metric"]) == ["modes_covered", "modes_covered", "mode_kl", "mode_kl"]
+    # mode KL: 6 vs 6 seeds with no overlap, the exact p; Holm over the two tests of the table
+    assert tested.loc["mode_kl", "p_value"] == pytest.approx(2 / math.comb(12, 6))
+    assert tested.loc["mode_kl", "p_holm"] == pytest.approx(4 / math.comb(12, 6))
+    assert tested.loc["mode_kl", "verdict"] == "worse"
+    assert tested.loc["modes_covered", "verdict"] == NO_DIFFERENCE
+
+
+def test_the_report_headline_names_the_significant_differences(tmp_path):
+    run = two_metric_run(tmp_path)
+    result = genbench_process("report", str(run))
+    assert result.returncode == 0, result.stderr
+    text = (run / "report" / "report.md").read_text()
+    headline = text.split("## Headline metric", 1)[1].split("\n## ", 1)[0]
+    assert "Significant differences (Holm p < 0.05, in modes_covered, mode_kl):" in headline
+    assert "wgan-gp is worse than ns in mode_kl (median 0.525 vs 0.075" in headline
+
+
+def test_the_headline_says_when_no_difference_is_significant(tmp_path):
+    run = groups_run(tmp_path, {"ref": [3.0, 4.0, 5.0, 3.0, 4.0], "same": [4.0, 3.0, 5.0, 4.0, 3.0]})
+    assert genbench_process("report", str(run)).returncode == 0
+    text = (run / "report" / "report.md").read_text()
+    assert "No group differs significantly from its reference in modes_covered (Holm p < 0.05)." in text

@@ -1,4 +1,7 @@
-"""Pairwise comparison of groups with a reference group, on one final metric, across seeds.
+"""Pairwise comparison of groups with a reference group, on final metrics, across seeds.
+
+The headline metric is compared, and the suite's ``report.compare`` metrics beside it (mode KL
+and the high-quality fraction beside modes covered, say); Holm's adjustment covers them all.
 
 For each group, its finished seeds' values are tested against the reference group's with the
 two-sided Mann-Whitney U test (Mann & Whitney 1947): rank-based, so one diverging seed cannot
@@ -28,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from genbench.catalog import HIGHER_IS_BETTER
 from genbench.errors import GenbenchError
 from genbench.replicates import GROUP_SEPARATOR, protocol_key
 from genbench.report.aggregate import finished_values
@@ -46,6 +50,8 @@ WORSE = "worse"
 NO_DIFFERENCE = "no significant difference"
 NOT_TESTED = "not tested"
 REFERENCE = "reference"
+#: the column naming the metric a comparison row tests
+METRIC = "metric"
 
 
 def probability_of_improvement(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -85,10 +91,10 @@ def smallest_p_value(n_x: int, n_y: int) -> float:
     return min(1.0, 2 / math.comb(n_x + n_y, n_x))
 
 
-def stratum(data: ReportData, trial_ids: Sequence[str]) -> str:
+def stratum(data: ReportData, trial_ids: Sequence[str], metric: str) -> str:
     """The metric's protocol key in the group's first finished record (identical across its seeds)."""
     for trial_id in trial_ids:
-        protocol = data.records[trial_id].protocols.get(data.metric)
+        protocol = data.records[trial_id].protocols.get(metric)
         if protocol is not None:
             return protocol_key(protocol)
     return ""
@@ -99,8 +105,9 @@ def matches_reference(labels: Sequence[str], reference: str) -> bool:
     return set(reference.split(GROUP_SEPARATOR)) <= set(labels)
 
 
-def reference_groups(data: ReportData) -> dict[str, str]:
-    """group -> the reference group it is compared with (none for groups of a stratum without one).
+def reference_groups(data: ReportData, metric: str) -> dict[str, str]:
+    """group -> the reference group it is compared with on ``metric`` (none for groups of a stratum
+    without one).
 
     The reference is, within each stratum, the first group in the suite's order that matches the
     suite's ``report.reference`` (for example ``ns`` picks the first group whose loss is ``ns``), or
@@ -111,7 +118,7 @@ def reference_groups(data: ReportData) -> dict[str, str]:
     trial_ids = data.trials.groupby(GROUP, sort=False)["trial"].apply(list)
     strata: dict[str, list[str]] = {}
     for group in data.groups:
-        strata.setdefault(stratum(data, trial_ids[group]), []).append(group)
+        strata.setdefault(stratum(data, trial_ids[group], metric), []).append(group)
     if reference is not None and not any(
         matches_reference(first.loc[group, data.group_keys].tolist(), reference) for group in data.groups
     ):
@@ -130,15 +137,37 @@ def reference_groups(data: ReportData) -> dict[str, str]:
     return assignment
 
 
+def compared_metrics(data: ReportData) -> list[str]:
+    """The headline metric, then the suite's ``report.compare`` metrics that the run recorded."""
+    further = [
+        metric
+        for metric in data.settings.compare
+        if metric in data.metrics and metric in HIGHER_IS_BETTER and metric != data.metric
+    ]
+    return [data.metric, *further]
+
+
 def compare_with_reference(data: ReportData) -> pd.DataFrame:
-    """One row per group in the suite's order: sizes, medians, U, p, Holm p, P(improvement) and the
-    verdict against its reference; a reference group's own row has the verdict ``reference``."""
+    """One row per compared metric and group, in the suite's order: sizes, medians, U, p, Holm p,
+    P(improvement) and the verdict against its reference; a reference group's own row has the
+    verdict ``reference``. Holm's adjustment runs over every test of the table, all metrics
+    together: the family is what the report lets a reader conclude from."""
     if data.trials.empty:
         return pd.DataFrame()
-    references = reference_groups(data)
-    sign = 1.0 if data.higher_is_better else -1.0
+    rows = [row for metric in compared_metrics(data) for row in metric_rows(data, metric)]
+    tested = [i for i, row in enumerate(rows) if not math.isnan(row["p_value"])]
+    for i, adjusted in zip(tested, holm([rows[i]["p_value"] for i in tested]), strict=True):
+        rows[i]["p_holm"] = adjusted
+        rows[i]["verdict"] = verdict(adjusted, rows[i]["prob_improvement"], data.settings.alpha)
+    return pd.DataFrame(rows)
+
+
+def metric_rows(data: ReportData, metric: str) -> list[dict]:
+    """The unadjusted comparison rows of ``metric``, one per group."""
+    references = reference_groups(data, metric)
+    sign = 1.0 if metric_is_higher_better(data, metric) else -1.0
     values = {
-        group: sign * finished_values(trials, data.metric).to_numpy()
+        group: sign * finished_values(trials, metric).to_numpy()
         for group, trials in data.trials.groupby(GROUP, sort=False)
     }
     keys = data.trials.groupby(GROUP, sort=False).first()[data.group_keys]
@@ -149,12 +178,25 @@ def compare_with_reference(data: ReportData) -> pd.DataFrame:
             row = {**untested_row(values[group], values[group], group, sign), "verdict": REFERENCE}
         else:
             row = comparison_row(values[group], reference, values, sign, data.settings)
-        rows.append({GROUP: group, **keys.loc[group].to_dict(), **row})
-    tested = [i for i, row in enumerate(rows) if not math.isnan(row["p_value"])]
-    for i, adjusted in zip(tested, holm([rows[i]["p_value"] for i in tested]), strict=True):
-        rows[i]["p_holm"] = adjusted
-        rows[i]["verdict"] = verdict(adjusted, rows[i]["prob_improvement"], data.settings.alpha)
-    return pd.DataFrame(rows)
+        rows.append({METRIC: metric, GROUP: group, **keys.loc[group].to_dict(), **row})
+    return rows
+
+
+def metric_is_higher_better(data: ReportData, metric: str) -> bool:
+    return data.higher_is_better if metric == data.metric else HIGHER_IS_BETTER[metric]
+
+
+def significant_findings(comparison: pd.DataFrame) -> list[str]:
+    """One sentence per significant row: what differs from its reference, on which metric, with the
+    medians and the Holm-adjusted p (the report's headline names them)."""
+    if comparison.empty:
+        return []
+    significant = comparison[comparison["verdict"].isin((BETTER, WORSE))]
+    return [
+        f"{row[GROUP]} is {row['verdict']} than {row['reference']} in {row[METRIC]} "
+        f"(median {row['median']:.3g} vs {row['median_reference']:.3g}, Holm p = {row['p_holm']:.2g})"
+        for row in significant.to_dict("records")
+    ]
 
 
 def comparison_row(

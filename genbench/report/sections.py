@@ -25,7 +25,14 @@ from genbench.report.document import (
     Table,
 )
 from genbench.report.figures import FigureFile
-from genbench.report.pairwise import MIN_SEEDS_FOR_POWER, REFERENCE, smallest_p_value, underpowered_sizes
+from genbench.report.pairwise import (
+    METRIC,
+    MIN_SEEDS_FOR_POWER,
+    REFERENCE,
+    significant_findings,
+    smallest_p_value,
+    underpowered_sizes,
+)
 from genbench.report.stability import GRAD_NORM_SIGNALS
 
 #: missing trial ids listed before the list is cut short
@@ -67,7 +74,7 @@ def report_blocks(data: ReportData, results: Results) -> list[Block]:
     blocks += summary(data)
     if not data.trials.empty:
         shown = display_tables(data, results)
-        blocks += headline(data, shown)
+        blocks += headline(data, results, shown)
         blocks += comparison(data, results, shown)
         blocks += figures(results)
         blocks += stability(data, results, shown)
@@ -132,10 +139,11 @@ def summary(data: ReportData) -> list[Block]:
     return blocks
 
 
-def headline(data: ReportData, shown: dict[str, pd.DataFrame]) -> list[Block]:
+def headline(data: ReportData, results: Results, shown: dict[str, pd.DataFrame]) -> list[Block]:
     level = f"{data.settings.confidence:.0%}"
     return [
         Heading(f"Headline metric: {data.metric}"),
+        *findings(data, results),
         Paragraph(
             f"Final {glossary.metric_label(data.metric)} per group across its finished seeds "
             f"({glossary.direction(data.metric)}); CI: {level} bootstrap "
@@ -145,9 +153,23 @@ def headline(data: ReportData, shown: dict[str, pd.DataFrame]) -> list[Block]:
     ]
 
 
+def findings(data: ReportData, results: Results) -> list[Block]:
+    """What the pairwise comparison lets a reader conclude, first: the differences that are
+    significant after Holm, or that none is."""
+    if results.comparison.empty or (results.comparison["verdict"] == REFERENCE).all():
+        return []
+    metrics = ", ".join(dict.fromkeys(results.comparison[METRIC]))
+    alpha = f"Holm p < {data.settings.alpha:g}"
+    sentences = significant_findings(results.comparison)
+    if not sentences:
+        return [Paragraph(f"No group differs significantly from its reference in {metrics} ({alpha}).")]
+    return [Paragraph(f"Significant differences ({alpha}, in {metrics}):"), Bullets(tuple(sentences))]
+
+
 def comparison(data: ReportData, results: Results, shown: dict[str, pd.DataFrame]) -> list[Block]:
+    metrics = " and ".join(dict.fromkeys(results.comparison[METRIC])) if not results.comparison.empty else ""
     text = (
-        f"Final {data.metric} of each group against a reference group: two-sided Mann-Whitney U "
+        f"Final {metrics or data.metric} of each group against a reference group: two-sided Mann-Whitney U "
         f"test, Holm-corrected over the table (significant: Holm p < {data.settings.alpha:g}), and "
         "P(improvement), the probability that a seed of the group beats a seed of the reference, "
         "with its bootstrap interval. Only groups whose values are comparable (the same metric "

@@ -16,6 +16,7 @@ from genbench.records import TrialStatus
 from genbench.replicates import SEED_KEY
 from genbench.report import stability as st
 from genbench.report.data import GROUP
+from genbench.report.pairwise import METRIC
 
 MISSING = "–"
 
@@ -128,6 +129,8 @@ def comparison_table(comparison: pd.DataFrame, group_keys: list[str]) -> pd.Data
     """Every group, its reference's row marked ``reference``; a note column only where one says why
     a group was not tested."""
     table = keys_of(comparison, group_keys)
+    if comparison[METRIC].nunique() > 1:
+        table.insert(0, METRIC, comparison[METRIC].to_numpy())
     table["n"] = comparison["n"].map(number)
     table["median"] = comparison["median"].map(number)
     table["U"] = comparison["u"].map(number)
