@@ -119,6 +119,12 @@ BAD_SUITES = [
         "report.success.metric",
         "'modes_coverd' is not a result key of any metric",
     ),
+    (
+        suite_with({}, "report:\n  compare: [mode_kl, mode_kls]\n"),
+        9,
+        "report.compare[1]",
+        "'mode_kls' is not a result key of any metric",
+    ),
 ]
 
 

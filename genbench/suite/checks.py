@@ -41,8 +41,9 @@ def check_report_keys(report: ReportSettings, grid_keys: list[str]) -> None:
 def check_report_metrics(report: ReportSettings) -> None:
     """The report ranks groups by its headline metric and trials by the success criterion's, and
     tests the ``compare`` metrics, so none may be a key declared without a better direction; a
-    success or compared metric must also be one that a metric writes (else no trial could have it). A headline that no trial records is left
-    to the report, which falls back to another metric and says so."""
+    success or compared metric must also be one that a metric writes (else no trial could have
+    it). A headline that no trial records is left to the report, which falls back to another
+    metric and says so."""
     declared = METRICS.outputs()
     ranked = ", ".join(key for key, output in declared.items() if output.direction is not Direction.NONE)
     named: dict[Path_, str] = {("report", "metric"): report.metric}
