@@ -100,7 +100,7 @@ def test_prdc_takes_as_many_members_at_once_as_their_distances_fit_in_the_memory
     """A member's fake-fake and real-fake float32 distances take 4 N (N + M) bytes; a budget of
     two members' evaluates the three as two and one, with the values of separate evaluations."""
     member_bytes = 4 * SAMPLES * (SAMPLES + len(ring_reference))
-    monkeypatch.setattr(prdc, "MEMBER_DISTANCES_BYTES", 2 * member_bytes + 1)
+    monkeypatch.setattr(prdc, "DISTANCE_BLOCK_BYTES", 2 * member_bytes + 1)
     chunks = recording_lengths(prdc, "chunk_values", monkeypatch)
     metric = built(METRICS, "prdc")
     together = metric.evaluate_members(ring_members, ring_reference, ring)

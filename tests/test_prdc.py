@@ -56,3 +56,16 @@ def test_collapsed_generator_has_high_precision_but_low_recall_and_coverage():
     assert values["precision"] > 0.95
     assert values["recall"] < 0.1
     assert values["coverage"] < 0.1
+
+
+def test_samples_beyond_one_block_equal_reference_implementation():
+    """3,000 samples of 64 float64 values: each distance matrix (72 MB) is more than a block
+    (``DISTANCE_BLOCK_BYTES``, 32 MiB), so it is computed 1,398 rows at a time."""
+    rng = np.random.default_rng(5)
+    real = rng.normal(size=(3000, 64))
+    fake = rng.normal(loc=0.1, size=(3000, 64))
+    expected = prdc.compute_prdc(real_features=real, fake_features=fake, nearest_k=5)
+    values = precision_recall_density_coverage(
+        torch.tensor(fake), torch.tensor(real), k_precision_recall=5, k_density_coverage=5
+    )
+    assert values == pytest.approx(expected, abs=1e-12)

@@ -171,8 +171,8 @@ def test_the_trial_limit_can_be_raised(write_suite):
 
 
 def test_evaluation_samples_that_cannot_fit_are_refused(write_suite):
-    path = write_suite(tiny("eval_samples: 256", "eval_samples: 100000000"))
-    refused(path, 6, "train.eval_samples", "metric 'prdc' on 100,000,000 generated")
+    path = write_suite(tiny("eval_samples: 256", "eval_samples: 10000000000"))
+    refused(path, 6, "train.eval_samples", "metric 'modes' on 10,000,000,000 generated")
 
 
 def test_a_batch_that_cannot_fit_is_refused(write_suite):
@@ -181,7 +181,7 @@ def test_a_batch_that_cannot_fit_is_refused(write_suite):
 
 
 def test_a_grid_value_that_cannot_fit_is_refused_at_its_line(write_suite):
-    path = write_suite(TINY_SUITE + "grid:\n  train.eval_samples: [256, 100000000]\n")
+    path = write_suite(TINY_SUITE + "grid:\n  train.eval_samples: [256, 10000000000]\n")
     refused(path, 9, "grid.train.eval_samples[1]", "needs at least")
 
 
@@ -189,9 +189,9 @@ def test_the_estimate_is_compared_with_this_machines_memory(write_suite, monkeyp
     path = write_suite(tiny("batch_size: 32", "batch_size: 1000000000000"))
     monkeypatch.setattr(genbench.suite.checks, "physical_memory_bytes", lambda: 2**60)
     assert validate(path)[0] == 0
-    # prdc's three 256 x 256 distance matrices alone take 768 KiB
-    monkeypatch.setattr(genbench.suite.checks, "physical_memory_bytes", lambda: 2**19)
-    refused(write_suite(TINY_SUITE, "small.yaml"), 6, "train.eval_samples", "machine's 512.0 KiB")
+    # prdc's 256 x 256 distances with their ball memberships alone take 320 KiB
+    monkeypatch.setattr(genbench.suite.checks, "physical_memory_bytes", lambda: 2**18)
+    refused(write_suite(TINY_SUITE, "small.yaml"), 6, "train.eval_samples", "machine's 256.0 KiB")
 
 
 def test_digits_references_count_only_the_held_out_images(write_suite):
