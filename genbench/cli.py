@@ -18,8 +18,8 @@ from genbench.limits import DEFAULT_MAX_TRIALS
 app = typer.Typer(
     help="Benchmark GANs and VAEs from declarative YAML suites: train across losses, optimizers and "
     "seeds, measure quality, diversity, mode collapse and stability, and report or check the results. "
-    "Exit codes: 0 done; 1 a regression (check); 2 unusable input, nothing trained; 3 a trial failed "
-    "(run: the others ran).",
+    "Exit codes: 0 done; 1 a regression (check); 2 unusable input or a run folder in use by another "
+    "run, nothing trained; 3 a trial failed (run: the others ran).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -82,40 +82,58 @@ def run(
             "off (every trial alone) or N (at most N members); results are the same to float tolerance"
         ),
     ] = "auto",
+    wait: Annotated[
+        bool,
+        typer.Option(
+            help="when another `genbench run` is running into the same folder, wait for it to finish and "
+            "then run (its finished trials are not trained again); without it such a run is refused (exit 2)"
+        ),
+    ] = False,
 ) -> None:
     """Train and evaluate every trial of SUITE, write results and the report. Resumes: trials done
-    by the same code are skipped. Exit 0: all trials finished or diverged (and the check passed);
-    1: the check found a regression; 2: unusable input; 3: a trial failed (the rest still ran)."""
+    by the same code are skipped. One run per folder at a time: another run into it is refused, or
+    waits with --wait. Exit 0: all trials finished or diverged (and the check passed); 1: the check
+    found a regression; 2: unusable input, or the folder in use by another run; 3: a trial failed
+    (the rest still ran)."""
     from genbench.errors import GenbenchError
 
     try:
-        from genbench.runner import run_suite
+        from genbench.runner import check_run_folder, default_run_dir, run_suite
+        from genbench.runner.ensembles import ensemble_setting
+        from genbench.runner.lock import hold_run_folder
         from genbench.suite import load_suite
 
         if check is not None and reuse_stale:
             raise GenbenchError(
                 "--check compares only results of the current code; drop --reuse-stale to rerun stale trials"
             )
-        outcome = run_suite(
-            load_suite(suite, max_trials=max_trials),
-            out,
-            device=device,
-            quiet=quiet,
-            workers=workers,
-            reuse_stale=reuse_stale,
-            force=force,
-            ensemble=ensemble,
-        )
-        typer.echo(outcome.summary_line(), err=True)
-        typer.echo(str(outcome.run_dir / "results.csv"))
-        from genbench.report import build_report
+        # every option is checked before the run folder is made (its lock file is the first write)
+        ensemble_setting(ensemble)
+        loaded = load_suite(suite, max_trials=max_trials)
+        run_dir = out if out is not None else default_run_dir(loaded)
+        # before the lock is written into the folder: a folder that is not this suite's stays untouched
+        check_run_folder(run_dir, loaded, force)
+        with hold_run_folder(run_dir, wait, waiting=lambda text: typer.echo(text, err=True)):
+            outcome = run_suite(
+                loaded,
+                run_dir,
+                device=device,
+                quiet=quiet,
+                workers=workers,
+                reuse_stale=reuse_stale,
+                force=force,
+                ensemble=ensemble,
+            )
+            typer.echo(outcome.summary_line(), err=True)
+            typer.echo(str(outcome.run_dir / "results.csv"))
+            from genbench.report import build_report
 
-        typer.echo(str(build_report(outcome.run_dir)))
-        result = None
-        if check is not None:
-            from genbench.check.commands import check_run
+            typer.echo(str(build_report(outcome.run_dir)))
+            result = None
+            if check is not None:
+                from genbench.check.commands import check_run
 
-            result = check_run(outcome.run_dir, check)
+                result = check_run(outcome.run_dir, check)
     except GenbenchError as error:
         raise fail(error) from None
     if result is not None:

@@ -4,6 +4,8 @@ Layout of one run (``results/<suite>/<run-id>/`` by default)::
 
     suite.yaml                  the suite file as it was run
     run.json                    suite name, description, content hash, grid keys, trial ids
+    .run.lock                   the lock a `genbench run` holds while it runs (genbench.runner.lock)
+    .run.holder.json            who holds it: host, pid, start time (removed on release)
     results.csv                 one row per trial: grid labels, flattened grid columns, status, metrics
     trials/<trial-id>/
         record.json             a TrialRecord (spec, status, final metrics, timings, environment)
@@ -51,6 +53,8 @@ RUN_FILE = "run.json"
 SUITE_FILE = "suite.yaml"
 RESULTS_FILE = "results.csv"
 TRIALS_DIR = "trials"
+LOCK_FILE = ".run.lock"
+HOLDER_FILE = ".run.holder.json"
 DAMAGED_DIR = "damaged"
 CURVE_COLUMNS = ["step", "metric", "value"]
 CURVE_TYPES = {"step": "int64", "metric": "str", "value": "float64"}
@@ -70,6 +74,17 @@ class DamagedFile(GenbenchError):
     def __init__(self, path: Path, problem: str, advice: str = RERUN_ADVICE) -> None:
         self.path, self.problem = path, problem
         super().__init__(f"{path} is damaged ({problem}); {advice}")
+
+
+def make_run_folder(run_dir: Path) -> None:
+    """Create the run folder (and its parents) where there is none; ``GenbenchError`` for a file
+    in its place or a folder that cannot be made."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise GenbenchError(f"{run_dir} is a file, not a folder; pass --out a new or existing run folder")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise GenbenchError(f"cannot create the run folder {run_dir}: {error.strerror}") from None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from genbench.runner.executors import Executor, InlineExecutor, ProcessPoolRunne
 from genbench.runner.interrupts import interrupt_flag
 from genbench.runner.progress import SuiteProgress, trial_label
 from genbench.spec import Trial
-from genbench.store import TRIALS_DIR, DamagedFile, RunStore
+from genbench.store import HOLDER_FILE, LOCK_FILE, TRIALS_DIR, DamagedFile, RunStore, make_run_folder
 
 if TYPE_CHECKING:
     # the runner is handed a loaded suite: it reads no YAML (the suite stage sits above it)
@@ -159,38 +159,44 @@ def sort_trials(
 
 
 def open_run_folder(run_dir: Path, suite: Suite, force: bool, console: Console) -> RunStore:
-    """The run folder, made if new; refuses a file, a folder it cannot write, a folder of another
-    suite, and a folder with other content (unless ``force``). A damaged run.json is set aside."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise GenbenchError(f"{run_dir} is a file, not a folder; pass --out a new or existing run folder")
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise GenbenchError(f"cannot create the run folder {run_dir}: {error.strerror}") from None
+    """The run folder, made if new, with a damaged run.json set aside; refused as
+    ``check_run_folder`` says."""
+    make_run_folder(run_dir)
     store = RunStore(run_dir)
     try:
-        info = store.run_info()
+        store.run_info()
     except DamagedFile as damaged:
         aside = store.set_aside_run_info()
         notice(
             console, f"{damaged.path} is damaged ({damaged.problem}): set aside as {aside}; writing it anew"
         )
-        info = None
+    except GenbenchError:
+        pass
+    check_run_folder(run_dir, suite, force)
+    return store
+
+
+def check_run_folder(run_dir: Path, suite: Suite, force: bool) -> None:
+    """Unless ``force``, refuse a folder of another suite's run, and a folder with other content
+    than a run's (its lock aside). Reads only, so that `genbench run` checks a folder before it
+    writes anything into it, its lock included."""
+    if force or not run_dir.is_dir():
+        return
+    try:
+        info = RunStore(run_dir).run_info()
     except GenbenchError:
         info = None
-    if force:
-        return store
     if info is not None and info.suite != suite.name:
         raise GenbenchError(
             f"{run_dir} holds a run of suite '{info.suite}', not '{suite.name}'; choose another "
             "--out, or pass --force to run into it anyway (its run.json, results.csv and report are replaced)"
         )
-    if info is None and not (run_dir / TRIALS_DIR).is_dir() and any(run_dir.iterdir()):
+    content = (path for path in run_dir.iterdir() if path.name not in (LOCK_FILE, HOLDER_FILE))
+    if info is None and not (run_dir / TRIALS_DIR).is_dir() and any(content):
         raise GenbenchError(
             f"{run_dir} is not empty and is not a genbench run folder; choose a new or empty folder, "
             "or pass --force to write into it"
         )
-    return store
 
 
 def run_suite(
@@ -211,7 +217,9 @@ def run_suite(
     Finished and diverged trials recorded by the same code are skipped; failed trials, trials whose
     record came from other code (unless ``reuse_stale``) and damaged trials run again. The trials
     to run train in ensembles as ``ensemble`` says (``auto``, ``off`` or at most N members,
-    genbench.runner.ensembles); each still gets its own record.
+    genbench.runner.ensembles); each still gets its own record. Two runs into one folder at once
+    would train its trials twice: the caller holds the folder's lock (``genbench.runner.lock``),
+    as `genbench run` does.
     """
     if workers is not None and workers < 1:
         raise GenbenchError(f"--workers must be at least 1, got {workers}")
