@@ -10,9 +10,10 @@ objective receives the real logits too, so that relativistic losses, which compa
 logits, are losses like any other; a loss that reads them says so (``generator_needs_real_logits``),
 because computing them costs the step a discriminator pass.
 
-A loss that needs the networks themselves (WGAN's weight clipping, WGAN-GP's gradient penalty) does
-not do that work here: it names the regularizers it comes with, and the training step runs them
-through the same hooks as a suite's ``penalty:`` (``genbench.train.gan.GanHooks``).
+A loss that needs the networks themselves (WGAN's weight clipping, WGAN-GP's gradient penalty,
+RpGAN's R1 and R2) does not do that work here: it names the regularizers it comes with, and the
+training step runs them through the same hooks as a suite's ``penalty:``
+(``genbench.train.gan.GanHooks``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genbench.losses.penalties import DiscriminatorPenalty, GradientPenalty, WeightClipping
+from genbench.errors import GenbenchError
+from genbench.losses.penalties import (
+    DiscriminatorPenalty,
+    GradientPenalty,
+    R1Penalty,
+    R2Penalty,
+    WeightClipping,
+)
 
 
 class GanLoss:
@@ -110,3 +118,68 @@ class LeastSquaresLoss(GanLoss):
 
     def generator_loss(self, fake_logits, real_logits):
         return 0.5 * ((fake_logits - 1) ** 2).mean(-1)
+
+
+class RelativisticAverageLoss(GanLoss):
+    """RaGAN in its standard (non-saturating) form, RaSGAN (Jolicoeur-Martineau 2019, "The
+    relativistic discriminator: a key element missing from standard GAN"): the discriminator
+    judges whether a real sample is more realistic than the average fake, and a fake less realistic
+    than the average real; the generator plays the same game with the roles swapped, so it gets a
+    gradient from the real samples too.
+
+    D: E_x softplus(-(C(x) - E C(G(z)))) + E_z softplus(C(G(z)) - E C(x));
+    G: E_z softplus(-(C(G(z)) - E C(x))) + E_x softplus(C(x) - E C(G(z))).
+
+    The averages are over each member's own batch. The two terms are summed as in the paper and
+    as ``ns`` does (the paper's code halves the sum, a factor Adam all but ignores).
+    """
+
+    generator_needs_real_logits = True
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        return relativistic_average(real_logits, fake_logits)
+
+    def generator_loss(self, fake_logits, real_logits):
+        return relativistic_average(fake_logits, real_logits)
+
+
+def relativistic_average(preferred: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+    """-E log sigmoid(C(a) - E C(b)) - E log(1 - sigmoid(C(b) - E C(a))) for ``preferred`` logits
+    a and ``other`` logits b, [E, batch] each: the objective of whoever wants a to look more real."""
+    preferred_mean, other_mean = preferred.mean(-1, keepdim=True), other.mean(-1, keepdim=True)
+    return F.softplus(-(preferred - other_mean)).mean(-1) + F.softplus(other - preferred_mean).mean(-1)
+
+
+class RelativisticPairingLoss(GanLoss):
+    """RpGAN with R1 and R2 (Huang et al. 2024, "The GAN is dead; long live the GAN! A modern
+    baseline GAN", R3GAN): each real sample is paired with one fake and the discriminator judges
+    which of the two is real, D: E softplus(-(C(x_i) - C(G(z_i)))), G: E softplus(-(C(G(z_i)) -
+    C(x_i))). Pairing makes every fake answer to a real sample, which removes the loss landscape's
+    mode-dropping local minima (Sun et al. 2020, whom the paper follows); zero-centred gradient
+    penalties on real (R1) and fake (R2) data, each gamma/2 * E||grad D||^2, make it converge.
+
+    Pairs need as many real as fake logits: under PacGAN packing, one logit per pack on each side,
+    pack i of the real batch paired with pack i of the fake one.
+    """
+
+    generator_needs_real_logits = True
+
+    def __init__(self, gamma: float) -> None:
+        # gamma 0: the unregularised RpGAN, without two penalty passes that would add nothing
+        self.discriminator_terms = (R1Penalty(gamma), R2Penalty(gamma)) if gamma > 0 else ()
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        return F.softplus(-paired_gap(real_logits, fake_logits)).mean(-1)
+
+    def generator_loss(self, fake_logits, real_logits):
+        return F.softplus(-paired_gap(fake_logits, real_logits)).mean(-1)
+
+
+def paired_gap(preferred: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+    """C(a_i) - C(b_i) for each pair i; both [E, batch] of the same shape."""
+    if preferred.shape != other.shape:
+        raise GenbenchError(
+            "the relativistic pairing loss pairs each real logit with one fake, but got logits of "
+            f"shapes {tuple(preferred.shape)} and {tuple(other.shape)}: score as many real as fake samples"
+        )
+    return preferred - other

@@ -39,6 +39,13 @@ def input_gradient_norms(
     return gradients.reshape(*logits.shape, -1).norm(dim=-1)
 
 
+def zero_centred_penalty(discriminator: nn.Module, samples: torch.Tensor, gamma: float) -> torch.Tensor:
+    """gamma/2 * E||grad_x D(x)||^2 at ``samples``, taken as constants (detached from whatever
+    made them), per member: the zero-centred gradient penalty of R1 and R2."""
+    norms = input_gradient_norms(discriminator, samples.detach().requires_grad_(True), create_graph=True)
+    return 0.5 * gamma * (norms**2).mean(-1)
+
+
 class R1Penalty:
     """gamma/2 * E||grad_x D(x)||^2 on real data (Mescheder et al. 2018, "Which training methods
     for GANs do actually converge?"): it pushes the discriminator towards zero gradient on the data
@@ -50,8 +57,22 @@ class R1Penalty:
     def __call__(
         self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor, noise: MemberStreams
     ) -> torch.Tensor:
-        norms = input_gradient_norms(discriminator, real.detach().requires_grad_(True), create_graph=True)
-        return 0.5 * self.gamma * (norms**2).mean(-1)
+        return zero_centred_penalty(discriminator, real, self.gamma)
+
+
+class R2Penalty:
+    """gamma/2 * E||grad_x D(x)||^2 on the fake samples the discriminator has just scored, detached
+    from the generator (Mescheder et al. 2018, where R1 and R2 are introduced): R1's counterpart on
+    the generator's distribution. Together with R1 it makes a relativistic pairing GAN converge
+    (Huang et al. 2024, R3GAN)."""
+
+    def __init__(self, gamma: float) -> None:
+        self.gamma = gamma
+
+    def __call__(
+        self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor, noise: MemberStreams
+    ) -> torch.Tensor:
+        return zero_centred_penalty(discriminator, fake, self.gamma)
 
 
 class GradientPenalty:

@@ -12,16 +12,23 @@ The discriminator's normalisation is a choice because the losses need different 
 critic, whose per-example gradient penalty batch norm would break, Gulrajani et al. 2017). Only
 convolutions, batch norm and pointwise activations are used, so the networks run in channels-last
 memory format unchanged; the decoder and encoder trunks are reused by the convolutional VAE.
+
+``minibatch_std`` adds ProGAN's minibatch standard deviation before the discriminator's last
+convolution (Karras et al. 2018), a remedy for mode collapse; like batch norm it makes a sample's
+logit depend on the others of its group.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from genbench.errors import GenbenchError
+from genbench.models.minibatch_std import MinibatchStd
+from genbench.models.params import DcganParams
 from genbench.models.parts import GanParts
 
 #: the side of the smallest feature map, where the generator starts and the discriminator ends
@@ -72,15 +79,11 @@ def conv_decoder(
     return network
 
 
-def conv_encoder(
-    data_shape: tuple[int, ...],
-    base_channels: int,
-    outputs: int,
-    batch_norm: bool,
-    spectral: bool,
-    model: str,
-) -> nn.Sequential:
-    """(N, C, H, W) -> (N, outputs); no batch norm on the first layer, as in DCGAN."""
+def downsampling_layers(
+    data_shape: tuple[int, ...], base_channels: int, batch_norm: bool, model: str
+) -> tuple[list[nn.Module], int]:
+    """Stride-2 convolutions from the image down to START_SIDE x START_SIDE, and the channels they
+    end with; no batch norm on the first layer, as in DCGAN."""
     stages = halvings(data_shape, model)
     width_in, width = data_shape[0], base_channels
     layers: list[nn.Module] = []
@@ -90,7 +93,12 @@ def conv_encoder(
         layers += [nn.BatchNorm2d(width)] if normalised else []
         layers += [nn.LeakyReLU(0.2)]
         width_in, width = width, width * 2
-    layers += [nn.Conv2d(width_in, outputs, START_SIDE, 1, 0), nn.Flatten()]
+    return layers, width_in
+
+
+def initialised(layers: list[nn.Module], spectral: bool) -> nn.Sequential:
+    """The layers as one network with DCGAN's initial weights, spectral norm on every convolution
+    when asked."""
     network = nn.Sequential(*layers)
     network.apply(dcgan_init)
     if spectral:
@@ -100,26 +108,48 @@ def conv_encoder(
     return network
 
 
-def build_dcgan(
+def conv_encoder(
     data_shape: tuple[int, ...],
-    latent_dim: int,
     base_channels: int,
-    generator_batch_norm: bool,
-    discriminator_norm: str,
-) -> GanParts:
-    """Generator z -> image in [-1, 1]; discriminator image -> one logit per image, shape (N,)."""
+    outputs: int,
+    batch_norm: bool,
+    spectral: bool,
+    model: str,
+) -> nn.Sequential:
+    """(N, C, H, W) -> (N, outputs)."""
+    layers, width = downsampling_layers(data_shape, base_channels, batch_norm, model)
+    return initialised([*layers, nn.Conv2d(width, outputs, START_SIDE, 1, 0), nn.Flatten()], spectral)
+
+
+def dcgan_discriminator(
+    data_shape: tuple[int, ...], base_channels: int, norm: str, minibatch_group: int | None
+) -> nn.Sequential:
+    """Image (N, C, H, W) -> one logit per image (N,). With ``minibatch_group``, the last
+    convolution also reads the minibatch standard deviation as one more channel (Karras et al.
+    2018, ``genbench.models.minibatch_std``), at 4x4 as in ProGAN."""
+    layers, width = downsampling_layers(data_shape, base_channels, norm == "batch", "dcgan")
+    if minibatch_group is not None:
+        layers.append(MinibatchStd(minibatch_group, feature_dims=3))
+        width += 1
+    head = [nn.Conv2d(width, 1, START_SIDE, 1, 0), nn.Flatten()]
+    return nn.Sequential(initialised([*layers, *head], spectral=norm == "spectral"), nn.Flatten(0))
+
+
+def build_dcgan(data_shape: tuple[int, ...], **params: Any) -> GanParts:
+    """Generator z -> image in [-1, 1]; discriminator image -> one logit per image, shape (N,).
+    ``params`` are resolved through ``DcganParams`` (a trial's spec leaves out the settings added
+    later while they hold their defaults)."""
+    settings = DcganParams(**params)
     generator = nn.Sequential(
-        conv_decoder(latent_dim, data_shape, base_channels, generator_batch_norm, "dcgan"), nn.Tanh()
-    )
-    discriminator = nn.Sequential(
-        conv_encoder(
-            data_shape,
-            base_channels,
-            outputs=1,
-            batch_norm=discriminator_norm == "batch",
-            spectral=discriminator_norm == "spectral",
-            model="dcgan",
+        conv_decoder(
+            settings.latent_dim, data_shape, settings.base_channels, settings.generator_batch_norm, "dcgan"
         ),
-        nn.Flatten(0),
+        nn.Tanh(),
     )
-    return GanParts(generator=generator, discriminator=discriminator, latent_dim=latent_dim)
+    discriminator = dcgan_discriminator(
+        data_shape,
+        settings.base_channels,
+        settings.discriminator_norm,
+        settings.minibatch_group if settings.minibatch_std else None,
+    )
+    return GanParts(generator=generator, discriminator=discriminator, latent_dim=settings.latent_dim)

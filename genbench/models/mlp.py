@@ -1,39 +1,62 @@
-"""MLP generator and discriminator for vector data (the 2-D mixtures), with PacGAN packing."""
+"""MLP generator and discriminator for vector data (the 2-D mixtures), with PacGAN packing and
+ProGAN's minibatch standard deviation; the discriminator may be sized apart from the generator."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
 
 from genbench.errors import GenbenchError
+from genbench.models.minibatch_std import MinibatchStd
+from genbench.models.params import MlpGanParams
 from genbench.models.parts import GanParts
 
 
-def mlp(
-    inputs: int, hidden: int, depth: int, outputs: int, activation: Callable[[], nn.Module]
-) -> nn.Sequential:
+def hidden_layers(
+    inputs: int, hidden: int, depth: int, activation: Callable[[], nn.Module]
+) -> list[nn.Module]:
+    """``depth`` linear layers of ``hidden`` units, each followed by ``activation``."""
     layers: list[nn.Module] = []
     width = inputs
     for _ in range(depth):
         layers += [nn.Linear(width, hidden), activation()]
         width = hidden
-    layers.append(nn.Linear(width, outputs))
-    return nn.Sequential(*layers)
+    return layers
+
+
+def mlp(
+    inputs: int, hidden: int, depth: int, outputs: int, activation: Callable[[], nn.Module]
+) -> nn.Sequential:
+    width = hidden if depth else inputs
+    return nn.Sequential(*hidden_layers(inputs, hidden, depth, activation), nn.Linear(width, outputs))
 
 
 class PackedDiscriminator(nn.Module):
     """Judges ``pack`` samples jointly (Lin et al. 2018, PacGAN): consecutive samples are
     concatenated, so a discriminator that sees several samples at once can tell a collapsed
-    generator from the data. One logit per pack; ``pack=1`` is the ordinary discriminator."""
+    generator from the data. One logit per pack; ``pack=1`` is the ordinary discriminator.
 
-    def __init__(self, sample_shape: tuple[int, ...], hidden: int, depth: int, pack: int) -> None:
+    With ``minibatch_group``, its last layer also reads the minibatch standard deviation over
+    groups of that many packs (Karras et al. 2018, ``genbench.models.minibatch_std``).
+    """
+
+    def __init__(
+        self, sample_shape: tuple[int, ...], hidden: int, depth: int, pack: int, minibatch_group: int | None
+    ) -> None:
         super().__init__()
         self.pack = pack
         self.sample_dims = len(sample_shape)
-        self.network = mlp(math.prod(sample_shape) * pack, hidden, depth, 1, lambda: nn.LeakyReLU(0.2))
+        inputs = math.prod(sample_shape) * pack
+        layers = hidden_layers(inputs, hidden, depth, lambda: nn.LeakyReLU(0.2))
+        width = hidden if depth else inputs
+        if minibatch_group is not None:
+            layers.append(MinibatchStd(minibatch_group, feature_dims=1))
+            width += 1
+        self.network = nn.Sequential(*layers, nn.Linear(width, 1))
 
     def forward(self, samples: torch.Tensor) -> torch.Tensor:
         """Samples [..., batch, *sample_shape] -> logits [..., batch / pack]: every dimension
@@ -46,12 +69,19 @@ class PackedDiscriminator(nn.Module):
         return self.network(packed).squeeze(-1)
 
 
-def build_mlp_gan(
-    data_shape: tuple[int, ...], latent_dim: int, hidden: int, depth: int, pack: int
-) -> GanParts:
+def build_mlp_gan(data_shape: tuple[int, ...], **params: Any) -> GanParts:
+    """The generator and discriminator of ``MlpGanParams`` (resolved here: a trial's spec leaves
+    out the settings added later while they hold their defaults)."""
+    settings = MlpGanParams(**params)
     sample_size = math.prod(data_shape)
     generator = nn.Sequential(
-        mlp(latent_dim, hidden, depth, sample_size, nn.ReLU), nn.Unflatten(-1, tuple(data_shape))
+        mlp(settings.latent_dim, settings.hidden, settings.depth, sample_size, nn.ReLU),
+        nn.Unflatten(-1, tuple(data_shape)),
     )
-    discriminator = PackedDiscriminator(tuple(data_shape), hidden, depth, pack)
-    return GanParts(generator=generator, discriminator=discriminator, latent_dim=latent_dim)
+    discriminator = PackedDiscriminator(
+        tuple(data_shape),
+        *settings.discriminator_size,
+        settings.pack,
+        settings.minibatch_group if settings.minibatch_std else None,
+    )
+    return GanParts(generator=generator, discriminator=discriminator, latent_dim=settings.latent_dim)

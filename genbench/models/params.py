@@ -27,6 +27,33 @@ class ModelParams(StrictModel):
         return True
 
 
+def later_setting(default: Any, description: str, **constraints: Any) -> Any:
+    """A field for a setting added after trials were recorded without it: left out of the resolved
+    spec while it holds its default, so that those trials keep their ids (a hash of the resolved
+    spec) and baselines their protocols. The model's factory resolves its parameters through the
+    parameter model, which puts the default back."""
+    return Field(default, description=description, exclude_if=lambda value: value == default, **constraints)
+
+
+def minibatch_std_field() -> Any:
+    """The ``minibatch_std`` field of ``mlp_gan`` and ``dcgan``; each declares it (and
+    ``minibatch_group``) after its own settings, so that lists of allowed keys show them last."""
+    return later_setting(
+        False,
+        "append the minibatch standard deviation before the discriminator's last layer "
+        "(Karras et al. 2018, ProGAN): lets it see a collapsed batch",
+    )
+
+
+def minibatch_group_field() -> Any:
+    return later_setting(
+        4,
+        "samples per minibatch-std group (ProGAN: 4); the discriminator's batch (packs under PacGAN) "
+        "must be divisible by it, or smaller (one group)",
+        ge=2,
+    )
+
+
 def conv_activations(base_channels: int, sample_shape: tuple[int, ...]) -> int:
     """A DCGAN-shaped pair of networks keeps at least its two half-resolution maps of
     ``base_channels`` (the generator's last, the discriminator's or encoder's first)."""
@@ -41,10 +68,26 @@ class MlpGanParams(ModelParams):
     pack: int = Field(
         1, ge=1, description="PacGAN packing: the discriminator judges this many samples jointly"
     )
+    discriminator_hidden: int | None = later_setting(
+        None, "units per discriminator hidden layer (unset: hidden; PacGAN: G 400, D 200)", ge=1
+    )
+    discriminator_depth: int | None = later_setting(
+        None, "discriminator hidden layers (unset: depth; PacGAN: G 4, D 3)", ge=1
+    )
+    minibatch_std: bool = minibatch_std_field()
+    minibatch_group: int = minibatch_group_field()
+
+    @property
+    def discriminator_size(self) -> tuple[int, int]:
+        """(units per hidden layer, hidden layers) of the discriminator: its own, else the generator's."""
+        hidden = self.hidden if self.discriminator_hidden is None else self.discriminator_hidden
+        depth = self.depth if self.discriminator_depth is None else self.discriminator_depth
+        return hidden, depth
 
     def activations_per_sample(self, sample_shape: tuple[int, ...]) -> int:
         """The generator's hidden layers, and the discriminator's for each packed group."""
-        return self.hidden * self.depth + self.hidden * self.depth // self.pack
+        hidden, depth = self.discriminator_size
+        return self.hidden * self.depth + hidden * depth // self.pack
 
 
 class SavedFormat(str, Enum):
@@ -114,6 +157,8 @@ class DcganParams(ModelParams):
         description="batch (DCGAN), spectral on every convolution (SNGAN, Miyato et al. 2018), or none "
         "(for wgan-gp, Gulrajani et al. 2017)",
     )
+    minibatch_std: bool = minibatch_std_field()
+    minibatch_group: int = minibatch_group_field()
 
     def activations_per_sample(self, sample_shape: tuple[int, ...]) -> int:
         return conv_activations(self.base_channels, sample_shape)
