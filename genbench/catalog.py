@@ -12,19 +12,25 @@ Interfaces of the targets (what a user's ``package.module:factory`` must follow 
   ``(discriminator, real, fake) -> penalty``
 - metric: ``factory(**params)`` -> a ``genbench.metrics.base.Metric``, returning exactly the keys
   its entry declares in ``outputs``
+- remedy: ``factory(**params)`` -> a ``genbench.remedies.base.Remedy`` (GAN training only)
 
 A suite's trial always passes every parameter (its spec is resolved against the parameter model),
-so the parameter models hold the defaults and the built-in factories state none.
+so the parameter models hold the defaults and the built-in factories state none. The one exception:
+a model setting added after trials were recorded is left out of the spec while it holds its default
+(``genbench.models.params.later_setting``), so those trials keep their ids; that model's factory
+takes ``**params`` and resolves them through its parameter model.
 
 Each metric declares its result keys once, in its entry: the direction in which each is better (or
-that it has none), its axis label and its meaning. ``OUTPUTS`` and ``HIGHER_IS_BETTER`` are derived
-from them (and from ``TIMINGS``, the keys every trial records besides), for reports and checks.
+that it has none), its axis label and its meaning; so does a model whose parts offer state probes
+(``GanParts.probes``: the Dirac-GAN's theta and psi). ``OUTPUTS`` and ``HIGHER_IS_BETTER`` are
+derived from them (and from ``TIMINGS``, the keys every trial records besides), for reports and checks.
 """
 
 from genbench.metrics.keys import (
     KEY_ACTIVE_UNITS,
     KEY_COVERAGE,
     KEY_DENSITY,
+    KEY_EQUILIBRIUM_DISTANCE,
     KEY_EVAL_SECONDS,
     KEY_FID,
     KEY_HELDOUT_ELBO,
@@ -42,8 +48,10 @@ from genbench.metrics.keys import (
     KEY_ORACLE_MODES_COVERED,
     KEY_PEAK_MEMORY_MB,
     KEY_PRECISION,
+    KEY_PSI,
     KEY_RECALL,
     KEY_SAMPLES_PER_SECOND,
+    KEY_THETA,
     KEY_TRAIN_SECONDS,
     KEY_WARMUP_STEPS,
 )
@@ -57,6 +65,7 @@ LOSSES = Registry("loss", allows_user_code=True)
 PENALTIES = Registry("penalty", allows_user_code=True)
 OPTIMIZERS = Registry("optimizer")
 METRICS = Registry("metric")
+REMEDIES = Registry("remedy", allows_user_code=True)
 
 REGISTRIES = {
     "datasets": DATASETS,
@@ -65,6 +74,7 @@ REGISTRIES = {
     "penalties": PENALTIES,
     "optimizers": OPTIMIZERS,
     "metrics": METRICS,
+    "remedies": REMEDIES,
 }
 
 DATASETS.register(
@@ -103,11 +113,17 @@ DATASETS.register(
     "every image file under a folder, resized and centre-cropped, with a seeded hold-out split",
     params="genbench.data.params:ImageFolderParams",
 )
+DATASETS.register(
+    "dirac",
+    "genbench.data.dirac:DiracPoint",
+    "a point mass at 0 in 1-D: the Dirac-GAN's data (Mescheder et al. 2018)",
+    params="genbench.data.dirac_params:DiracParams",
+)
 
 MODELS.register(
     "mlp_gan",
     "genbench.models.mlp:build_mlp_gan",
-    "MLP generator and discriminator for vector data; 'pack' applies PacGAN (Lin et al. 2018)",
+    "MLP GAN for vector data; 'pack': PacGAN (Lin et al. 2018), 'minibatch_std': ProGAN (Karras et al. 2018)",
     params="genbench.models.params:MlpGanParams",
     stacks=True,
     family="gan",
@@ -122,10 +138,42 @@ MODELS.register(
 MODELS.register(
     "dcgan",
     "genbench.models.dcgan:build_dcgan",
-    "DCGAN conv generator and discriminator (Radford et al. 2016); D norm batch, spectral or none",
+    "DCGAN (Radford et al. 2016); D norm batch, spectral or none; 'minibatch_std' (Karras et al. 2018)",
     params="genbench.models.params:DcganParams",
     stacks=True,
     family="gan",
+)
+MODELS.register(
+    "dirac_gan",
+    "genbench.models.dirac:build_dirac_gan",
+    "Dirac-GAN: G(z) = theta, D(x) = psi * x; records theta, psi, distance to (0, 0) (Mescheder et al. 2018)",
+    params="genbench.models.dirac_params:DiracGanParams",
+    stacks=True,
+    family="gan",
+    # the state probes the model's parts offer (GanParts.probes), recorded like a metric's keys
+    outputs=(
+        Output(
+            KEY_THETA,
+            NO_DIRECTION,
+            "generator parameter theta",
+            "The Dirac-GAN generator's one parameter: every generated sample equals theta; 0 at the "
+            "equilibrium. It has no better direction on its own: its distance to 0 is what matters.",
+        ),
+        Output(
+            KEY_PSI,
+            NO_DIRECTION,
+            "discriminator parameter psi",
+            "The Dirac-GAN discriminator's slope, D(x) = psi * x (genbench's logits score realness, so "
+            "the paper's -psi); 0 at the equilibrium. It has no better direction on its own.",
+        ),
+        Output(
+            KEY_EQUILIBRIUM_DISTANCE,
+            LOWER,
+            "distance to equilibrium",
+            "sqrt(theta^2 + psi^2), the Dirac-GAN's Euclidean distance to its unique equilibrium (0, 0) "
+            "(Mescheder et al. 2018): tends to 0 where training converges, stays away where it circles.",
+        ),
+    ),
 )
 MODELS.register(
     "vae_mlp",
@@ -186,6 +234,20 @@ LOSSES.register(
     params="genbench.losses.params:NoParams",
     family="gan",
 )
+LOSSES.register(
+    "ragan",
+    "genbench.losses.gan:RelativisticAverageLoss",
+    "relativistic average GAN (RaSGAN): real vs. the average fake and back (Jolicoeur-Martineau 2019)",
+    params="genbench.losses.params:NoParams",
+    family="gan",
+)
+LOSSES.register(
+    "rpgan",
+    "genbench.losses.gan:RelativisticPairingLoss",
+    "relativistic pairing GAN with R1 and R2 of weight gamma (Huang et al. 2024, R3GAN)",
+    params="genbench.losses.params:RpGanParams",
+    family="gan",
+)
 
 LOSSES.register(
     "elbo",
@@ -209,10 +271,47 @@ PENALTIES.register(
     params="genbench.losses.params:R1Params",
 )
 PENALTIES.register(
+    "r2",
+    "genbench.losses.penalties:R2Penalty",
+    "R2 penalty gamma/2 E||grad D(fake)||^2, usable with any loss (Mescheder et al. 2018)",
+    params="genbench.losses.params:R2Params",
+)
+PENALTIES.register(
     "gp",
     "genbench.losses.penalties:GradientPenalty",
     "gradient penalty weight E(||grad D(x_hat)|| - 1)^2 on real-fake interpolates (Gulrajani et al. 2017)",
     params="genbench.losses.params:GradientPenaltyParams",
+)
+
+REMEDIES.register(
+    "ema",
+    "genbench.remedies.ema:GeneratorAverage",
+    "evaluate, sample and checkpoint an exponential moving average of G's weights (Yazici et al. 2019)",
+    params="genbench.remedies.params:EmaParams",
+)
+REMEDIES.register(
+    "unrolled",
+    "genbench.remedies.unrolled:UnrolledDiscriminator",
+    "G's update sees D after k look-ahead updates, then D is restored; first order (Metz et al. 2017)",
+    params="genbench.remedies.params:UnrolledParams",
+)
+REMEDIES.register(
+    "spectral_norm",
+    "genbench.remedies.spectral_norm:SpectralNorm",
+    "spectral normalisation of every Linear and conv weight of any discriminator (Miyato et al. 2018)",
+    params="genbench.remedies.params:SpectralNormParams",
+)
+REMEDIES.register(
+    "instance_noise",
+    "genbench.remedies.instance_noise:InstanceNoise",
+    "Gaussian noise on every input of D, real and fake, std annealed linearly to 0 (Sønderby et al. 2017)",
+    params="genbench.remedies.params:InstanceNoiseParams",
+)
+REMEDIES.register(
+    "diffaugment",
+    "genbench.remedies.diffaugment:DiffAugment",
+    "differentiable color/translation/cutout of every real and fake image D sees (Zhao et al. 2020)",
+    params="genbench.remedies.params:DiffAugmentParams",
 )
 
 OPTIMIZERS.register("adam", "torch.optim:Adam", "Adam (Kingma & Ba 2015)", params="genbench.optim:AdamParams")
@@ -474,8 +573,10 @@ TIMINGS = (
     ),
 )
 
-#: every key a trial records, its metrics' and its timings, by key
-OUTPUTS: dict[str, Output] = outputs_by_key([*METRICS.outputs().values(), *TIMINGS])
+#: every key a trial records, its metrics', its model's state probes' and its timings, by key
+OUTPUTS: dict[str, Output] = outputs_by_key(
+    [*METRICS.outputs().values(), *MODELS.outputs().values(), *TIMINGS]
+)
 #: the direction in which each key that has one is better, read by reports and regression checks
 HIGHER_IS_BETTER: dict[str, bool] = {
     key: output.direction is HIGHER for key, output in OUTPUTS.items() if output.direction is not NO_DIRECTION

@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from genbench.settings import StrictModel
 
@@ -68,6 +68,19 @@ class TrialSpec(StrictModel):
     train: TrainSpec
     metrics: tuple[ComponentSpec, ...]
     seed: int
+    #: changes of GAN training against mode collapse and non-convergence (``genbench.remedies``),
+    #: applied in this order
+    remedies: tuple[ComponentSpec, ...] = ()
+
+    @model_serializer(mode="wrap")
+    def without_empty_remedies(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The spec as data, without ``remedies`` when there are none: a trial without remedies
+        serialises, and so hashes (``trial_id``), exactly as before remedies existed, so its stored
+        results and the baselines that pin its protocol stay valid."""
+        data = handler(self)
+        if not self.remedies:
+            data.pop("remedies", None)
+        return data
 
     @property
     def trains(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -10,11 +11,18 @@ from torch import nn
 
 @dataclass
 class GanParts:
-    """A generator (and, when it is trained, its discriminator) over Gaussian latents."""
+    """A generator (and, when it is trained, its discriminator) over Gaussian latents.
+
+    ``probes``, where a model offers it, reads named scalars of the model's state from these
+    networks (the Dirac-GAN's theta and psi): evaluation records them for each trial beside its
+    metrics (``genbench.train.evaluation.state_probes``); the model's catalog entry declares their
+    keys and directions (``outputs``).
+    """
 
     generator: nn.Module
     discriminator: nn.Module | None
     latent_dim: int
+    probes: Callable[[GanParts], dict[str, torch.Tensor]] | None = None
 
     def latents(self, n: int, generator: torch.Generator) -> torch.Tensor:
         return torch.randn(n, self.latent_dim, generator=generator, device=generator.device)

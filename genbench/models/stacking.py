@@ -16,8 +16,10 @@ by trial k's own weights only. Two kinds:
   the same members vmapped (issue 10's measurement).
 - ``VmappedMembers`` (E > 1) serves every other network (convolutions, batch norm): the members'
   parameters and buffers stacked with ``torch.func.stack_module_state`` and the forward pass
-  ``vmap``-ed over the member dimension with ``functional_call``. Power-iteration spectral norm
-  does not vmap (its in-place ``out=`` updates have no batching rule), so such models do not stack.
+  ``vmap``-ed over the member dimension with ``functional_call``. A network with a weight
+  parametrization (genbench's spectral norm remedy) is vmapped too: stacking its layers would drop
+  the parametrization. torch's own power-iteration spectral norm does not vmap (its in-place
+  ``out=`` updates have no batching rule), so models that use it do not stack.
 
 Members are independent: no operation mixes them, so the gradient of the summed members' losses
 is each member's own gradient, and an elementwise optimizer (Adam, AdamW, RMSprop, SGD) over the
@@ -33,8 +35,11 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from genbench.errors import GenbenchError
+from genbench.models.dirac import DiracDiscriminator, DiracGenerator
+from genbench.models.minibatch_std import MinibatchStd
 from genbench.models.mlp import PackedDiscriminator
 from genbench.models.parts import GanParts, VaeParts
 from genbench.models.vae import BernoulliDecoder, GaussianDecoder, GaussianEncoder
@@ -88,6 +93,9 @@ BATCH_AGNOSTIC: dict[type[nn.Module], Callable[[Any], bool]] = {
     nn.Flatten: lambda module: module.start_dim < 0 and module.end_dim < 0,
     nn.Unflatten: lambda module: module.dim < 0,
     PackedDiscriminator: _always,
+    MinibatchStd: _always,
+    DiracGenerator: _always,
+    DiracDiscriminator: _always,
     GaussianEncoder: _always,
     BernoulliDecoder: _always,
     GaussianDecoder: _always,
@@ -97,6 +105,10 @@ BATCH_AGNOSTIC: dict[type[nn.Module], Callable[[Any], bool]] = {
 def unstackable_part(module: nn.Module) -> str | None:
     """The first submodule that cannot be part of a stacked member module, or None."""
     for name, submodule in module.named_modules():
+        if parametrize.is_parametrized(submodule):
+            # its weight is computed from the parametrization's own tensors at every pass, which a
+            # member leaf would replace by a plain stacked weight
+            return f"{name or 'the network'} ({type(submodule).__name__})"
         kind = type(submodule)
         if kind in LEAF_STACKERS:
             continue

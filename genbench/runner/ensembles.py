@@ -4,8 +4,9 @@ Trials that differ only in their seed (and dataset, of one sample shape) can tra
 whose every parameter has a leading member dimension (``genbench.models.stacking``); members stay
 independent and each trial keeps its own record, so forming ensembles changes how fast a run
 goes, never what it finds. Only registered models that declare ``stacks`` can be stacked, and
-only with our own losses and penalties: we cannot know that user code
-(``package.module:factory``) keeps members apart. A trial that does not train has nothing to stack.
+only with our own losses, penalties and remedies: we cannot know that user code
+(``package.module:factory``) keeps members apart. Remedies are part of the key like every other
+setting, so the members of an ensemble share them. A trial that does not train has nothing to stack.
 
 ``auto`` makes ensembles as large as memory allows (at most ``MAX_AUTO_MEMBERS``), then splits them
 while some worker would otherwise sit idle: one ensemble of 16 seeds on 2 workers runs as two of 8.
@@ -57,7 +58,10 @@ def ensemble_key(spec: TrialSpec) -> str | None:
     member draws from its own dataset). None when the trial cannot be in an ensemble."""
     if not spec.trains or not stacks(spec.model):
         return None
-    if any(part is not None and is_user_reference(part.name) for part in (spec.loss, spec.penalty)):
+    if any(
+        part is not None and is_user_reference(part.name)
+        for part in (spec.loss, spec.penalty, *spec.remedies)
+    ):
         return None
     shared = spec.model_dump(mode="json", exclude={"seed", "dataset"})
     return json.dumps({**shared, "data": data_key(spec.dataset)}, sort_keys=True)

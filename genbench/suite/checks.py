@@ -1,8 +1,9 @@
 """Cross-checks of a suite's trials against the registries and this machine, before anything trains.
 
 Each setting may be valid alone and the trial still impossible: a GAN loss on a VAE, two metrics
-that write the same key, a report that names a key the grid lacks or ranks by a metric without a
-better direction, more evaluations than a study could want, or samples that cannot fit in memory.
+that write the same key, a remedy that cannot work in the trial (DiffAugment on 2-D points), a
+report that names a key the grid lacks or ranks by a metric without a better direction, more
+evaluations than a study could want, or samples that cannot fit in memory.
 Each check raises a ``SuiteProblem`` at the trial path to change; the loader names the file's line.
 """
 
@@ -12,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from genbench.catalog import DATASETS, LOSSES, METRICS, MODELS
+from genbench.catalog import DATASETS, LOSSES, METRICS, MODELS, OUTPUTS, REMEDIES
 from genbench.registry import Direction, Registry, is_user_reference
 from genbench.settings import ReportSettings, physical_memory_bytes, short
 from genbench.spec import ComponentSpec, TrainSpec, TrialSpec
@@ -41,15 +42,15 @@ def check_report_keys(report: ReportSettings, grid_keys: list[str]) -> None:
 def check_report_metrics(report: ReportSettings) -> None:
     """The report ranks groups by its headline metric and trials by the success criterion's, and
     tests the ``compare`` metrics, so none may be a key declared without a better direction; a
-    success or compared metric must also be one that a metric writes (else no trial could have
-    it). A headline that no trial records is left to the report, which falls back to another
-    metric and says so."""
-    declared = METRICS.outputs()
-    ranked = ", ".join(key for key, output in declared.items() if output.direction is not Direction.NONE)
+    success or compared metric must also be a key that trials record (a metric's, a model's state
+    probe's such as the Dirac-GAN's equilibrium_distance, or a timing), else no trial could have it.
+    A headline that no trial records is left to the report, which falls back to another metric and
+    says so."""
+    ranked = ", ".join(key for key, output in OUTPUTS.items() if output.direction is not Direction.NONE)
     named: dict[Path_, str] = {("report", "metric"): report.metric}
     named.update({("report", "compare", index): metric for index, metric in enumerate(report.compare)})
     for index, metric in enumerate(report.compare):
-        if metric not in declared:
+        if metric not in OUTPUTS:
             raise SuiteProblem(
                 ("report", "compare", index),
                 f"'{short(metric)}' is not a result key of any metric; choose one of: {ranked}",
@@ -57,9 +58,9 @@ def check_report_metrics(report: ReportSettings) -> None:
     if report.success is not None:
         named[("report", "success", "metric")] = report.success.metric
     for path, metric in named.items():
-        if metric in declared and declared[metric].direction is Direction.NONE:
+        if metric in OUTPUTS and OUTPUTS[metric].direction is Direction.NONE:
             raise SuiteProblem(path, f"'{metric}' has no better direction; choose one of: {ranked}")
-    if report.success is not None and report.success.metric not in declared:
+    if report.success is not None and report.success.metric not in OUTPUTS:
         raise SuiteProblem(
             ("report", "success", "metric"),
             f"'{short(report.success.metric)}' is not a result key of any metric; choose one of: {ranked}",
@@ -78,6 +79,38 @@ def check_family(model: ComponentSpec, loss: ComponentSpec) -> None:
             f"'{loss.name}' is a {loss_family.upper()} objective but model '{model.name}' is a "
             f"{model_family.upper()}; allowed: {allowed}",
         )
+
+
+def check_remedies(spec: TrialSpec) -> None:
+    """Remedies change GAN training: refuse them on a VAE or a trial that does not train, each
+    remedy named twice (it would apply twice, or two settings would fight), and what a remedy
+    itself says cannot work in this trial (``RemedyParams.trial_problem``)."""
+    if not spec.remedies:
+        return
+    family = None if is_user_reference(spec.model.name) else MODELS.get(spec.model.name).family
+    if family is not None and family != "gan":
+        raise SuiteProblem(
+            ("remedies",),
+            f"remedies change GAN training, but model '{spec.model.name}' is a {family.upper()}; remove them",
+        )
+    if not spec.trains:
+        raise SuiteProblem(
+            ("remedies",), "remedies change training, and this trial does not train (steps: 0)"
+        )
+    data = registry_params(DATASETS, spec.dataset)
+    sample_shape = tuple(data.sample_shape()) if data is not None else None
+    named: dict[str, int] = {}
+    for index, remedy in enumerate(spec.remedies):
+        if remedy.name in named:
+            raise SuiteProblem(
+                ("remedies", index),
+                f"remedy '{remedy.name}' is named twice (also at [{named[remedy.name]}]); name each once",
+            )
+        named[remedy.name] = index
+        params = registry_params(REMEDIES, remedy)
+        problem = params.trial_problem(spec, sample_shape) if params is not None else None
+        if problem is not None:
+            raise SuiteProblem(("remedies", index), problem)
 
 
 def check_metric_outputs(metrics: tuple[ComponentSpec, ...]) -> None:

@@ -4,8 +4,8 @@ A grid's keys are dotted paths into a trial (``loss``, ``optimizer.lr``, ``model
 or several joined by ``+`` that vary together (``model+loss``: a model with the loss that fits it).
 The cross product of the values gives the trials, in the order the keys are written; each trial
 carries a short label of every grid value and the value's flattened columns, which name it in
-results and reports. Here the values are still as the file wrote them: the loader validates the
-trials they make.
+results and reports (a list of remedies reads ``none``, ``ema``, ``ema+instance_noise``). Here the
+values are still as the file wrote them: the loader validates the trials they make.
 """
 
 from __future__ import annotations
@@ -21,9 +21,12 @@ from genbench.settings import short
 from genbench.spec import ComponentSpec
 from genbench.suite.paths import Path_, SuiteProblem
 
-TRIAL_KEYS = ("dataset", "model", "loss", "penalty", "optimizer", "train", "metrics", "seed")
+TRIAL_KEYS = ("dataset", "model", "loss", "penalty", "optimizer", "train", "metrics", "seed", "remedies")
 #: trial keys whose value names a component: a name, or ``{name: ..., params: {...}}``
 NAMED_KEYS = ("dataset", "model", "loss", "penalty", "optimizer")
+#: trial keys whose value is a list of components applied together, labelled ``a+b`` (``none``
+#: when empty)
+COMBINED_KEYS = ("remedies",)
 #: the component written flat, its settings beside its name: ``{name: adam, lr: 0.001}``
 FLAT_NAMED_KEY = "optimizer"
 
@@ -122,18 +125,34 @@ def set_path(raw: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
+@dataclass(frozen=True)
+class Combination:
+    """A grid value that lists components applied together (remedies), as written."""
+
+    components: tuple[Any, ...]
+
+
 def written_component(path: str, value: Any) -> Any:
     """A grid value that names a whole component, as a ``ComponentSpec`` of the parameters the
     suite wrote: ``hinge``, ``{name: wgan-gp, params: {...}}`` and the optimizer's flat
-    ``{name: adam, lr: ...}`` alike. Any other value is returned as written (a malformed component
-    too: the loader reports it when it validates the trial)."""
+    ``{name: adam, lr: ...}`` alike; a list of remedies as a ``Combination`` of them. Any other
+    value is returned as written (a malformed component too: the loader reports it when it
+    validates the trial)."""
+    if path in COMBINED_KEYS and isinstance(value, list):
+        return Combination(tuple(component_as_written(item, flat=False) for item in value))
     if path not in NAMED_KEYS:
         return value
+    return component_as_written(value, flat=path == FLAT_NAMED_KEY)
+
+
+def component_as_written(value: Any, flat: bool) -> Any:
+    """``value`` as a ``ComponentSpec`` when it names a component (``flat``: its settings beside
+    its name, as the optimizer's), else as written."""
     if isinstance(value, str):
         return ComponentSpec.model_construct(name=value, params={})
     if not isinstance(value, dict) or not isinstance(value.get("name"), str):
         return value
-    if path == FLAT_NAMED_KEY:
+    if flat:
         params = {key: item for key, item in value.items() if key != "name"}
     else:
         params = value.get("params") or {}
@@ -145,7 +164,10 @@ def written_component(path: str, value: Any) -> Any:
 
 def label(value: Any) -> str:
     """A short readable label: ``hinge``, ``0.0002``, ``wgan-gp(gp_weight=1.0)``; a mapping is
-    labelled by its ``name`` with its other entries in parentheses."""
+    labelled by its ``name`` with its other entries in parentheses, a combination by its
+    components' labels joined with ``+`` (``none`` when it is empty)."""
+    if isinstance(value, Combination):
+        return "+".join(label(component) for component in value.components) or "none"
     if isinstance(value, ComponentSpec):
         # every parameter is shown, one called "name" too (torchvision's dataset class): two
         # datasets differing only in it must not share a label, or a report would pool them

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from genbench.catalog import DATASETS, LOSSES, METRICS, MODELS, OPTIMIZERS, PENALTIES
+from genbench.catalog import DATASETS, LOSSES, METRICS, MODELS, OPTIMIZERS, PENALTIES, REMEDIES
 from genbench.errors import GenbenchError, SuiteError
 from genbench.limits import DEFAULT_MAX_TRIALS
 from genbench.registry import Registry, is_user_reference
@@ -28,6 +28,7 @@ from genbench.suite.checks import (
     check_family,
     check_memory,
     check_metric_outputs,
+    check_remedies,
     check_report_keys,
     check_report_metrics,
 )
@@ -256,6 +257,7 @@ class SuiteLoader:
             "train": lambda raw: self.validate_model(TrainSpec, raw, ("train",)),
             "metrics": lambda raw: self.metrics(raw, context),
             "seed": self.seed,
+            "remedies": lambda raw: self.remedies(raw, context),
         }
         for key in dict.fromkeys(path.split(".")[0] for path in grid_keys):
             raw = base.get(key)
@@ -309,7 +311,9 @@ class SuiteLoader:
             train=train,
             metrics=metrics,
             seed=seed,
+            remedies=self.remedies(raw.get("remedies"), context),
         )
+        check_remedies(spec)
         check_memory(spec)
         return spec
 
@@ -381,3 +385,16 @@ class SuiteLoader:
         )
         check_metric_outputs(metrics)
         return metrics
+
+    def remedies(self, raw: Any, context: dict[str, Any]) -> tuple[ComponentSpec, ...]:
+        """The remedies, in the order written; none when the key is absent or the list empty."""
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            raise self.error(
+                ("remedies",),
+                f"expected a list of remedies from: {', '.join(REMEDIES.names())} (or []); got {shown(raw)}",
+            )
+        return tuple(
+            self.component(item, REMEDIES, ("remedies", index), context) for index, item in enumerate(raw)
+        )

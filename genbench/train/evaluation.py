@@ -3,6 +3,8 @@
 An ensemble is evaluated at once: its stacked generator draws every member's samples in one pass
 ([E, N, ...]), metrics take all members' samples together where they can (``evaluate_members``),
 and the stacked discriminator is probed once for all members. Each member gets its own Evaluation.
+A model may also offer state probes (``GanParts.probes``), named scalars read from a trial's own
+networks (the Dirac-GAN's theta and psi), recorded as final values and curves beside the metrics.
 """
 
 from __future__ import annotations
@@ -146,8 +148,11 @@ def evaluate_ensemble(
         if scored:
             results.update(group_results(group, scored, samples, networks, member_networks, metrics))
     signals = probe_signals(networks, groups, samples, probe_batch) if results else {}
+    probes = {member: state_probes(networks, member, member_networks[member]) for member in results}
     return {
-        member: member_evaluation(step, samples[member], results.get(member), signals.get(member, {}))
+        member: member_evaluation(
+            step, samples[member], results.get(member), signals.get(member, {}), probes.get(member, {})
+        )
         for member in members
     }
 
@@ -194,10 +199,27 @@ def probe_signals(
     return dict(enumerate(probes))
 
 
+def state_probes(networks: GanParts | VaeParts, member: int, own: GanParts | VaeParts) -> dict[str, float]:
+    """Member ``member``'s state probes (``GanParts.probes``: the Dirac-GAN's theta and psi), read
+    from its own networks with its current weights copied in, so a probe is written for one trial's
+    networks whatever the ensemble's member modules; {} for a model without probes."""
+    probes = getattr(own, "probes", None)
+    if probes is None:
+        return {}
+    copy_member(networks, member, own)
+    with torch.no_grad():
+        return {key: float(value.detach()) for key, value in probes(own).items()}
+
+
 def member_evaluation(
-    step: int, samples: torch.Tensor, results: dict[str, MetricResult] | None, signals: dict[str, float]
+    step: int,
+    samples: torch.Tensor,
+    results: dict[str, MetricResult] | None,
+    signals: dict[str, float],
+    probes: dict[str, float],
 ) -> Evaluation:
-    """One member's Evaluation from its metrics' results (None: its samples were not finite)."""
+    """One member's Evaluation from its metrics' results (None: its samples were not finite) and
+    its state probes, which are final values beside the metrics' (and, like them, curves)."""
     if results is None:
         return Evaluation(step=step, values={}, covered_modes=None, samples=samples, finite=False)
     values: dict[str, float] = {}
@@ -205,6 +227,7 @@ def member_evaluation(
     for result in results.values():
         values.update(result.values)
         covered_modes = result.covered_modes if result.covered_modes is not None else covered_modes
+    values.update(probes)
     return Evaluation(
         step=step,
         values=values,

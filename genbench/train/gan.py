@@ -7,9 +7,10 @@ gives each member its own gradient. It returns its signals (losses and gradient 
 device tensor [E, signals], so the shared loop (genbench.train.loop) can accumulate them and check
 divergence per member without host synchronisation.
 
-Remedies plug into the step through ``GanHooks`` instead of ``if`` branches in it, so that adding
-one touches the remedy and the place that builds the hooks, never the step. The points, in the
-order the step meets them:
+Remedies (``genbench.remedies``) plug into the step through ``GanHooks`` instead of ``if`` branches
+in it: ``gan_step`` builds the hooks of the trial's loss and penalty and lets each of its remedies
+install itself, so adding one touches the remedy, never the step. The points, in the order the step
+meets them:
 
 - ``discriminator_inputs``: every batch the discriminator scores, real or fake, in both updates,
   passes through these transforms (instance noise, differentiable augmentation). Each sees one
@@ -19,12 +20,17 @@ order the step meets them:
   the batches it has just scored and the members' penalty streams (R1, the gradient penalty): a
   suite's ``penalty:`` and the terms a loss comes with (WGAN-GP) take this one route.
 - ``after_discriminator_update`` / ``after_generator_update``: called with the network just
-  updated (WGAN's weight clipping; an EMA copy of the generator).
+  updated (WGAN's weight clipping; the EMA's averaging of the generator's weights).
+- ``generator_opponent``: the discriminator the generator's update is computed against, as a
+  context that may change it and must undo that on exit (unrolling: k look-ahead updates, then the
+  discriminator and its optimizer restored). By default the current discriminator, unchanged.
+- ``evaluated_weights``: the context in which the networks hold the weights that are evaluated,
+  sampled and checkpointed (the EMA's average swapped in); by default the trained weights.
 
 The generator's objective is the loss's ``generator_loss(fake_logits, real_logits)``: a
-relativistic loss is a new ``GanLoss``, not a new point. Spectral norm is part of the model
-(``dcgan``'s ``discriminator_norm``), not of the step. What is evaluated is ``parts.networks``,
-which ``genbench.train.trial`` owns; an EMA generator needs that to become the step's choice.
+relativistic loss is a new ``GanLoss``, not a new point. A remedy that changes a network itself
+(spectral norm on every layer of the discriminator) does so before the members are stacked
+(``Remedy.prepare_member``), not in the step.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from genbench.metrics.keys import (
 )
 from genbench.models.parts import GanParts
 from genbench.optim import build_optimizer
+from genbench.remedies.base import Training, build_remedies
 from genbench.spec import TrialSpec
 from genbench.train.build import TrialParts
 from genbench.train.step import TrainingStep, compile_networks, forward_precision, per_member
@@ -59,6 +66,16 @@ SIGNALS = (KEY_GENERATOR_LOSS, KEY_DISCRIMINATOR_LOSS, KEY_GENERATOR_GRAD_NORM, 
 InputTransform = Callable[[torch.Tensor], torch.Tensor]
 #: called with the network that has just been updated
 AfterUpdate = Callable[[nn.Module], None]
+#: given the step, a context that yields the discriminator the generator's update is computed
+#: against and undoes on exit whatever it did to get it
+OpponentView = Callable[["GanStep"], AbstractContextManager[nn.Module]]
+#: a context in which the networks hold the weights to evaluate, sample and checkpoint
+WeightsContext = Callable[[], AbstractContextManager[None]]
+
+
+def current_discriminator(step: GanStep) -> AbstractContextManager[nn.Module]:
+    """The generator's update sees the discriminator as it is: the default opponent."""
+    return nullcontext(step.networks.discriminator)
 
 
 @dataclass
@@ -69,6 +86,25 @@ class GanHooks:
     discriminator_terms: list[DiscriminatorPenalty] = field(default_factory=list)
     after_discriminator_update: list[AfterUpdate] = field(default_factory=list)
     after_generator_update: list[AfterUpdate] = field(default_factory=list)
+    generator_opponent: OpponentView = current_discriminator
+    evaluated_weights: WeightsContext = nullcontext
+
+    def set_generator_opponent(self, view: OpponentView, remedy: str) -> None:
+        """Let ``remedy`` choose the generator's opponent; two cannot both choose it."""
+        if self.generator_opponent is not current_discriminator:
+            raise GenbenchError(
+                f"remedy '{remedy}' and another both change the discriminator the generator's update "
+                "sees; keep one"
+            )
+        self.generator_opponent = view
+
+    def set_evaluated_weights(self, context: WeightsContext, remedy: str) -> None:
+        """Let ``remedy`` choose the weights that are evaluated; two cannot both choose them."""
+        if self.evaluated_weights is not nullcontext:
+            raise GenbenchError(
+                f"remedy '{remedy}' and another both choose the weights that are evaluated; keep one"
+            )
+        self.evaluated_weights = context
 
 
 def gan_hooks(loss: GanLoss, penalty: DiscriminatorPenalty | None) -> GanHooks:
@@ -144,23 +180,26 @@ class GanStep:
         return DiscriminatorUpdate(loss_value, grad_norm, real)
 
     def generator_update(self, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One update against the current discriminator. ``real`` is the batch the discriminator
-        last trained on: a loss that reads real logits gets them without a new draw, which would
-        shift the data stream. Only the generator's gradients are computed (autograd.grad), so the
-        discriminator's parameters need no switching off and get no stray gradients."""
-        generator, discriminator = self.networks.generator, self.networks.discriminator
-        with self.precision():
-            fake = generator(self.latent_batch())
-            fake_logits = discriminator(self.discriminator_input(fake))
-            needs_real = self.loss.generator_needs_real_logits
-            real_logits = discriminator(self.discriminator_input(real)) if needs_real else None
-            objective = per_member(
-                self.loss.generator_loss(fake_logits, real_logits), self.members, "the generator loss"
-            )
+        """One update against the discriminator ``hooks.generator_opponent`` gives (the current
+        one by default). ``real`` is the batch the discriminator last trained on: a loss that reads
+        real logits gets them without a new draw, which would shift the data stream. Only the
+        generator's gradients are computed (autograd.grad), so the discriminator's parameters need
+        no switching off and get no stray gradients; they are computed before the opponent's
+        context undoes what it did to the discriminator."""
+        generator = self.networks.generator
         parameters = generator.member_parameters()
-        # allow_unused: a user's generator may hold a parameter this pass does not reach (its
-        # gradient stays None, which the optimizer skips, as after backward())
-        gradients = torch.autograd.grad(objective.sum(), parameters, allow_unused=True)
+        with self.hooks.generator_opponent(self) as discriminator:
+            with self.precision():
+                fake = generator(self.latent_batch())
+                fake_logits = discriminator(self.discriminator_input(fake))
+                needs_real = self.loss.generator_needs_real_logits
+                real_logits = discriminator(self.discriminator_input(real)) if needs_real else None
+                objective = per_member(
+                    self.loss.generator_loss(fake_logits, real_logits), self.members, "the generator loss"
+                )
+            # allow_unused: a user's generator may hold a parameter this pass does not reach (its
+            # gradient stays None, which the optimizer skips, as after backward())
+            gradients = torch.autograd.grad(objective.sum(), parameters, allow_unused=True)
         for parameter, gradient in zip(parameters, gradients, strict=True):
             parameter.grad = gradient
         grad_norm = generator.member_grad_norms()
@@ -197,13 +236,17 @@ def gan_step(
 ) -> TrainingStep:
     """The training step of GAN members ``seeds`` (trials that differ only in their seed and
     dataset): ``networks`` are their stacked networks on ``device``, ``members`` their parts (the
-    loss and penalty are member 0's: the members' are equal)."""
+    loss and penalty are member 0's: the members' are equal). The spec's remedies install
+    themselves into the hooks, in the suite's order."""
     parts = members[0]
     if parts.loss is None or spec.optimizer is None or networks.discriminator is None:
         raise GenbenchError("training a GAN needs a loss, an optimizer and a model with a discriminator")
     if not isinstance(parts.loss, GanLoss):
         raise GenbenchError(f"a GAN needs a GAN loss, got {type(parts.loss).__name__}")
     hooks = gan_hooks(parts.loss, parts.penalty)
+    training = Training(networks=networks, seeds=seeds, device=device)
+    for remedy in build_remedies(spec.remedies):
+        remedy.install(hooks, training)
     # a compiled graph has no double backward, which a gradient penalty takes through D
     compiled = {"generator": networks.generator}
     if not hooks.discriminator_terms:
@@ -233,4 +276,5 @@ def gan_step(
         # real samples one step consumes: the discriminator reads a batch per d_step
         samples_per_step=spec.train.d_steps * spec.train.batch_size,
         compiled=compile_networks(spec.train, device, compiled),
+        evaluated_weights=hooks.evaluated_weights,
     )

@@ -22,6 +22,9 @@ class TrainingStep:
     samples_per_step: int
     #: the networks whose forward passes run compiled (``train.compile``)
     compiled: tuple[str, ...] = ()
+    #: the context in which the networks hold the weights that are evaluated, sampled and
+    #: checkpointed: the trained ones by default, an EMA's average (``genbench.remedies.ema``)
+    evaluated_weights: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext
 
 
 def forward_precision(

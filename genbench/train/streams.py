@@ -17,6 +17,10 @@ import torch
 DATA_STREAM, LATENT_STREAM, EVAL_STREAM = 1_000_003, 2_000_003, 3_000_017
 #: randomness of the regularizers (the gradient penalty's interpolation weights)
 PENALTY_STREAM = 4_000_037
+#: the remedies' randomness, one stream each so that combining remedies shifts none of them
+#: (``genbench.remedies``): instance noise, DiffAugment's transformations, and the initial vectors
+#: of spectral norm's power iteration (drawn on the CPU when a member's networks are built)
+INPUT_NOISE_STREAM, AUGMENT_STREAM, SPECTRAL_NORM_STREAM = 5_000_011, 6_000_011, 7_000_003
 REFERENCE_SEED = 20_170_000
 
 

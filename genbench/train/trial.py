@@ -8,6 +8,10 @@ Randomness is split into independent, seeded streams (initial weights, training 
 latents, evaluation latents, the reference set), so the same trial gives the same numbers on the
 CPU, and the reference set depends only on the dataset: every trial of a suite is evaluated
 against the same real samples.
+
+A GAN trial's remedies (``genbench.remedies``) act at two places here: each member's networks are
+prepared before stacking (spectral norm), and the weights that are evaluated, sampled and
+checkpointed are the ones the training step names (``TrainingStep.evaluated_weights``: an EMA's).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +44,7 @@ from genbench.models.parts import GanParts, VaeParts
 from genbench.models.stacking import stack_networks
 from genbench.records import CurvePoint, EnsembleMembership, ModeSet, TrialRecord, TrialStatus
 from genbench.registry import import_object
+from genbench.remedies.base import build_remedies
 from genbench.spec import Trial, TrialSpec
 from genbench.train.build import TrialParts, build_trial_parts
 from genbench.train.evaluation import (
@@ -166,9 +172,11 @@ def run_trials(
                 progress(trials[member].id, step, spec.train.steps)
 
     execution: dict[str, str] = {}
+    evaluated_weights: Callable[[], AbstractContextManager[None]] = nullcontext
     for event in training_events(spec, seeds, members, networks, device, set(schedule), on_progress):
         if isinstance(event, TrainingStep):
             samples_per_step = event.samples_per_step
+            evaluated_weights = event.evaluated_weights
             if spec.train.compile:
                 execution["compiled"] = ", ".join(event.compiled) or "nothing"
             continue
@@ -179,16 +187,17 @@ def run_trials(
             continue
         eval_started = time.perf_counter()
         clock.pause()
-        evaluations = evaluate_ensemble(
-            event.step,
-            networks,
-            [member.networks for member in members],
-            alive,
-            groups,
-            first.metrics,
-            eval_latents,
-            spec.train.batch_size,
-        )
+        with evaluated_weights():
+            evaluations = evaluate_ensemble(
+                event.step,
+                networks,
+                [member.networks for member in members],
+                alive,
+                groups,
+                first.metrics,
+                eval_latents,
+                spec.train.batch_size,
+            )
         clock.resume()
         eval_seconds += time.perf_counter() - eval_started
         for member, evaluation in evaluations.items():
@@ -212,10 +221,12 @@ def run_trials(
         environment={**environment(device), "timing": clock.method, **execution},
     )
     group_of = {index: group for group in groups for index in group.members}
-    return [
-        member_outcome(shared, index, trial, member, state, group_of[index])
-        for index, (trial, member, state) in enumerate(zip(trials, members, states, strict=True))
-    ]
+    # checkpoints hold the weights that were evaluated
+    with evaluated_weights():
+        return [
+            member_outcome(shared, index, trial, member, state, group_of[index])
+            for index, (trial, member, state) in enumerate(zip(trials, members, states, strict=True))
+        ]
 
 
 @dataclass
@@ -299,7 +310,10 @@ def member_outcome(
     checkpoint = None
     if spec.trains and finished:
         checkpoint = checkpoint_bytes(
-            member.networks, spec.model.model_dump(mode="json"), tuple(member.dataset.shape)
+            member.networks,
+            spec.model.model_dump(mode="json"),
+            tuple(member.dataset.shape),
+            [remedy.model_dump(mode="json") for remedy in spec.remedies],
         )
     return TrialOutcome(
         record=record,
@@ -339,10 +353,18 @@ def data_groups(
 
 
 def build_member(spec: TrialSpec, device: torch.device) -> TrialParts:
-    """One member's parts, built under its own seed (initial weights) and moved to ``device`` (in
-    channels-last memory format when the spec asks: it changes only conv weights' layout)."""
+    """One member's parts, built under its own seed (initial weights), prepared by its remedies
+    (on the CPU, so a member starts the same on every device and in every ensemble) and moved to
+    ``device`` (in channels-last memory format when the spec asks: it changes only conv weights'
+    layout)."""
     torch.manual_seed(spec.seed)
     parts = build_trial_parts(spec)
+    if spec.remedies and not isinstance(parts.networks, GanParts):
+        raise GenbenchError(
+            f"remedies change GAN training; model '{spec.model.name}' built {type(parts.networks).__name__}"
+        )
+    for remedy in build_remedies(spec.remedies):
+        remedy.prepare_member(parts.networks, spec.seed)
     for module in networks_of(parts.networks).values():
         module.to(device)
         if spec.train.channels_last:
