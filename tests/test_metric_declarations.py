@@ -28,7 +28,8 @@ from .components import built
 
 #: the keys declared to have no better direction, each for a stated reason
 #: spreads, the posterior's KL, and the steps before throughput was timed (a setting's effect)
-WITHOUT_DIRECTION = {"heldout_kl", "isc_std", "kid_std", "warmup_steps"}
+#: the Dirac-GAN's theta and psi: only their distance to the equilibrium ranks
+WITHOUT_DIRECTION = {"heldout_kl", "isc_std", "kid_std", "warmup_steps", "theta", "psi"}
 
 
 @pytest.fixture(autouse=True)

@@ -52,3 +52,8 @@ KEY_KID_STD = "kid_std"
 #: mode counting of real held-out stacks through the same classifier: what a perfect generator scores
 KEY_ORACLE_MODES_COVERED = "oracle_modes_covered"
 KEY_ORACLE_MODE_KL = "oracle_mode_kl"
+
+# the Dirac-GAN's state (genbench.models.dirac), read from its networks at every evaluation
+KEY_THETA = "theta"
+KEY_PSI = "psi"
+KEY_EQUILIBRIUM_DISTANCE = "equilibrium_distance"
