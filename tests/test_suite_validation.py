@@ -120,6 +120,20 @@ BAD_SUITES = [
         "'modes_coverd' is not a result key of any metric",
     ),
     (
+        suite_with({}, "grid:\n  model.params.pack: [1, 3]\n"),
+        6,
+        "train.batch_size",
+        "PacGAN pack=3 needs a batch size divisible by it, got 32",
+    ),
+    (
+        suite_with(
+            {"model": "model: {name: mlp_gan, params: {pack: 2, minibatch_std: true, minibatch_group: 3}}"}
+        ),
+        6,
+        "train.batch_size",
+        "minibatch_std groups of 3 do not divide the discriminator's 16 inputs per batch",
+    ),
+    (
         suite_with({}, "report:\n  compare: [mode_kl, mode_kls]\n"),
         9,
         "report.compare[1]",

@@ -26,6 +26,23 @@ class ModelParams(StrictModel):
         declares ``stacks`` (genbench.models.stacking)."""
         return True
 
+    def batch_problem(self, batch_size: int) -> str | None:
+        """Why the discriminator cannot take training batches of ``batch_size`` samples (packs or
+        minibatch-std groups that do not divide it), or None; checked when the suite is read, so
+        the trial is not recorded as failed at its first step."""
+        return None
+
+
+def minibatch_group_problem(inputs: int, group: int) -> str | None:
+    """Minibatch std splits the discriminator's ``inputs`` per batch into groups of ``group``
+    (one group when the batch is smaller)."""
+    if inputs > group and inputs % group:
+        return (
+            f"minibatch_std groups of {group} do not divide the discriminator's {inputs} inputs per batch; "
+            "choose a batch size (divided by pack) that is a multiple of minibatch_group"
+        )
+    return None
+
 
 def later_setting(default: Any, description: str, **constraints: Any) -> Any:
     """A field for a setting added after trials were recorded without it: left out of the resolved
@@ -88,6 +105,13 @@ class MlpGanParams(ModelParams):
         """The generator's hidden layers, and the discriminator's for each packed group."""
         hidden, depth = self.discriminator_size
         return self.hidden * self.depth + hidden * depth // self.pack
+
+    def batch_problem(self, batch_size: int) -> str | None:
+        if batch_size % self.pack:
+            return f"PacGAN pack={self.pack} needs a batch size divisible by it, got {batch_size}"
+        if not self.minibatch_std:
+            return None
+        return minibatch_group_problem(batch_size // self.pack, self.minibatch_group)
 
 
 class SavedFormat(str, Enum):
@@ -162,6 +186,9 @@ class DcganParams(ModelParams):
 
     def activations_per_sample(self, sample_shape: tuple[int, ...]) -> int:
         return conv_activations(self.base_channels, sample_shape)
+
+    def batch_problem(self, batch_size: int) -> str | None:
+        return minibatch_group_problem(batch_size, self.minibatch_group) if self.minibatch_std else None
 
     def stacks(self) -> bool:
         """Spectral norm's power iteration updates its vectors in place with ``out=`` operations,

@@ -142,6 +142,15 @@ def check_evaluations(train: TrainSpec) -> None:
         )
 
 
+def check_batch(spec: TrialSpec) -> None:
+    """The model's discriminator must take the training batch (PacGAN's packs, minibatch-std's
+    groups divide it)."""
+    model = registry_params(MODELS, spec.model)
+    problem = model.batch_problem(spec.train.batch_size) if model is not None and spec.trains else None
+    if problem is not None:
+        raise SuiteProblem(("train", "batch_size"), problem)
+
+
 def check_memory(spec: TrialSpec) -> None:
     """Refuse a trial whose batches or evaluations cannot fit in this machine's memory on any
     device: it would fail with an empty MemoryError, or its worker be killed by the system."""

@@ -24,6 +24,7 @@ from genbench.registry import Registry, is_user_reference
 from genbench.settings import CheckSettings, FieldProblem, ReportSettings, StrictModel, short, shown
 from genbench.spec import PRETRAINED_MODEL, ComponentSpec, TrainSpec, Trial, TrialSpec
 from genbench.suite.checks import (
+    check_batch,
     check_evaluations,
     check_family,
     check_memory,
@@ -314,6 +315,7 @@ class SuiteLoader:
             remedies=self.remedies(raw.get("remedies"), context),
         )
         check_remedies(spec)
+        check_batch(spec)
         check_memory(spec)
         return spec
 
