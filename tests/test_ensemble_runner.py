@@ -19,7 +19,14 @@ from genbench.errors import GenbenchError
 from genbench.records import TrialRecord, TrialStatus
 from genbench.runner import ensembles, run_suite
 from genbench.runner.batch import TrialBatch, run_batch
-from genbench.runner.ensembles import ensemble_key, ensemble_setting, form_ensembles, member_bytes
+from genbench.runner.ensembles import (
+    ensemble_key,
+    ensemble_setting,
+    estimated_work,
+    form_ensembles,
+    longest_first,
+    member_bytes,
+)
 from genbench.runner.executors import ProcessPoolRunner
 from genbench.spec import ComponentSpec, Trial
 from genbench.store import RunStore
@@ -382,3 +389,11 @@ def test_an_ensemble_that_kills_its_worker_has_each_member_recorded_and_the_othe
     for record in records[2:]:
         assert "WorkerDied: its worker process was killed by SIGKILL" in record.error
     assert sorted(done) == sorted(record.status for record in records)
+
+
+def test_workers_take_the_ensembles_with_the_most_work_first(trials_of):
+    trials = trials_of("grid: {train.steps: [10, 40, 20], seed: [0, 1]}")
+    formed = form_ensembles(trials, "auto", workers=1)
+    assert [ensemble[0].spec.train.steps for ensemble in formed] == [10, 40, 20]
+    assert [ensemble[0].spec.train.steps for ensemble in longest_first(formed)] == [40, 20, 10]
+    assert estimated_work(formed[1]) == 2 * 40 * 2 * formed[1][0].spec.train.batch_size

@@ -24,7 +24,7 @@ from genbench.code_identity import CodeIdentity, code_identities, genbench_sourc
 from genbench.errors import GenbenchError
 from genbench.records import DONE_STATUSES, RunInfo, RunSettings, TrialRecord, TrialStatus
 from genbench.runner.batch import TrialBatch
-from genbench.runner.ensembles import ensemble_setting, form_ensembles
+from genbench.runner.ensembles import ensemble_setting, form_ensembles, longest_first
 from genbench.runner.executors import Executor, InlineExecutor, ProcessPoolRunner
 from genbench.runner.interrupts import interrupt_flag
 from genbench.runner.progress import SuiteProgress, trial_label
@@ -245,7 +245,7 @@ def run_suite(
     announce(notices, sorting)
     todo = sorting.todo
     workers = worker_count(device, workers, in_process)
-    ensembles = form_ensembles(todo, setting, workers)
+    ensembles = longest_first(form_ensembles(todo, setting, workers))
     batches = [
         TrialBatch(tuple(members), tuple(codes[trial.id] for trial in members), suite.name, run_dir, device)
         for members in ensembles

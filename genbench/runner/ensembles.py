@@ -126,6 +126,19 @@ def form_ensembles(trials: Sequence[Trial], setting: EnsembleSetting, workers: i
     return sorted(ensembles, key=lambda ensemble: position[ensemble[0].id])
 
 
+def longest_first(ensembles: list[list[Trial]]) -> list[list[Trial]]:
+    """The ensembles in the order workers should take them: the most work first (a rough count of
+    samples through the networks: members x steps x (discriminator steps + 1) x batch size), ties
+    in suite order. A long ensemble started last would leave the other workers idle at the end;
+    longest-first keeps a suite's wall time near its total work divided by the workers."""
+    return sorted(ensembles, key=lambda ensemble: -estimated_work(ensemble))
+
+
+def estimated_work(ensemble: list[Trial]) -> int:
+    train = ensemble[0].spec.train
+    return len(ensemble) * max(train.steps, 1) * (train.d_steps + 1) * train.batch_size
+
+
 def seed_groups(trials: Sequence[Trial]) -> list[list[Trial]]:
     """Trials of equal ``ensemble_key``, in the order of their first member; a trial that cannot be
     in an ensemble is a group of its own."""
