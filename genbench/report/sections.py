@@ -167,7 +167,7 @@ def findings(data: ReportData, results: Results) -> list[Block]:
 
 
 def comparison(data: ReportData, results: Results, shown: dict[str, pd.DataFrame]) -> list[Block]:
-    metrics = " and ".join(dict.fromkeys(results.comparison[METRIC])) if not results.comparison.empty else ""
+    metrics = listed(list(dict.fromkeys(results.comparison[METRIC]))) if not results.comparison.empty else ""
     text = (
         f"Final {metrics or data.metric} of each group against a reference group: two-sided Mann-Whitney U "
         f"test, Holm-corrected over the table (significant: Holm p < {data.settings.alpha:g}), and "
@@ -192,6 +192,11 @@ def comparison(data: ReportData, results: Results, shown: dict[str, pd.DataFrame
             )
         )
     return [*blocks, Table(shown["comparison"])]
+
+
+def listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
 
 
 def figures(results: Results) -> list[Block]:
