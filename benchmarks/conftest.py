@@ -33,5 +33,5 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def spec() -> TrialSpec:
-    """The default suite's first configuration (MLP hidden 64, depth 3, batch 128, ns, Adam)."""
+    """The default suite's first configuration (MLP hidden 128, depth 3, batch 256, ns, Adam)."""
     return configurations(load_suite(DEFAULT_SUITE), max_configs=1)[0].spec

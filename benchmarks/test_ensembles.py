@@ -1,7 +1,7 @@
 """Trials trained as one vectorized ensemble against the same trials trained one after another.
 
-The default suite's network (``suites/mode_collapse.yaml``'s first configuration: MLP hidden 64,
-depth 3, batch 128, NS loss, Adam, ring8) on one thread, through the runner's path (members built
+The default suite's network (``suites/mode_collapse.yaml``'s first configuration: MLP hidden 128,
+depth 3, batch 256, NS loss, Adam, ring8) on one thread, through the runner's path (members built
 under their own seeds and stacked, ``GanStep`` and ``train_steps``). Every round does the same
 work, ``TRIAL_STEPS`` trial-steps: 8 separate trials of 40 steps each, an ensemble of 8 for 40
 steps, an ensemble of 32 for 10 steps; so the rows' times compare directly and their ratios are

@@ -2,7 +2,7 @@
 harness must cost at most 5%).
 
 Both train the default suite's network (``suites/mode_collapse.yaml``'s first configuration: MLP
-hidden 64, depth 3, batch 128, non-saturating loss, Adam lr 1e-3 betas (0.5, 0.999), ring8) from
+hidden 128, depth 3, batch 256, non-saturating loss, Adam lr 1e-3 betas (0.5, 0.999), ring8) from
 the same initial weights on the same seeded data and latent streams, on one thread, for ``STEPS``
 generator updates per round. The harness is what a run executes (``GanStep`` through
 ``train_steps``, with its signals and divergence checks); the plain loop is what one would write

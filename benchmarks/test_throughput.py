@@ -59,7 +59,7 @@ def test_mode_statistics(benchmark, sample_sets):
 
 @pytest.mark.parametrize("loss", ["ns", "wgan-gp"])
 def test_gan_training_step(benchmark, loss):
-    """One discriminator and one generator update of the default suite's model (hidden 64, batch 128)."""
+    """One discriminator and one generator update of the default suite's model (hidden 128, batch 256)."""
     torch.manual_seed(0)
     networks = built(MODELS, "mlp_gan", (2,), latent_dim=2, hidden=64, depth=3)
     params = {"lr": 1e-3, "betas": (0.5, 0.999)}

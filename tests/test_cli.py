@@ -58,7 +58,10 @@ def test_list_of_unknown_kind_is_exit_2():
 def test_validate_prints_the_trial_count():
     result = runner.invoke(app, ["validate", str(REPO / "suites" / "mode_collapse.yaml")])
     assert result.exit_code == 0, result.output
-    assert "valid, 60 trials over dataset (2), loss (5), optimizer (2), seed (3)" in result.output
+    assert (
+        "valid, 60 trials over dataset (2), loss (3), optimizer (2), train.d_steps (2), "
+        "train.steps (4), seed (10)" in result.output
+    )
 
 
 def test_invalid_suite_is_exit_2_with_location_and_no_traceback(write_suite):

@@ -1,7 +1,7 @@
 """The check behind ``benchmarks/gpu_check.sh``: one short table of what genbench gains on a device.
 
 - **Ensembles**: the default suite's network (the first configuration of
-  ``suites/mode_collapse.yaml``: MLP hidden 64, depth 3, batch 128, NS loss, Adam) at E = 1, 8, 64
+  ``suites/mode_collapse.yaml``: MLP hidden 128, depth 3, batch 256, NS loss, Adam) at E = 1, 8, 64
   and 256 members: trial-steps/s, the speedup over E = 1 and a step's time relative to E = 1's
   (issue 10's GPU target: 64 members in at most twice the time of one).
 - **DCGAN at 32 px** (stacked digits, bundled, offline): training images/s (real images a second)
