@@ -47,24 +47,20 @@ def check_report_metrics(report: ReportSettings) -> None:
     A headline that no trial records is left to the report, which falls back to another metric and
     says so."""
     ranked = ", ".join(key for key, output in OUTPUTS.items() if output.direction is not Direction.NONE)
-    named: dict[Path_, str] = {("report", "metric"): report.metric}
-    named.update({("report", "compare", index): metric for index, metric in enumerate(report.compare)})
-    for index, metric in enumerate(report.compare):
-        if metric not in OUTPUTS:
-            raise SuiteProblem(
-                ("report", "compare", index),
-                f"'{short(metric)}' is not a result key of any metric; choose one of: {ranked}",
-            )
+    # the metrics that some trial must record: all named ones but the headline
+    recorded: dict[Path_, str] = {
+        ("report", "compare", index): metric for index, metric in enumerate(report.compare)
+    }
     if report.success is not None:
-        named[("report", "success", "metric")] = report.success.metric
-    for path, metric in named.items():
+        recorded[("report", "success", "metric")] = report.success.metric
+    for path, metric in {("report", "metric"): report.metric, **recorded}.items():
         if metric in OUTPUTS and OUTPUTS[metric].direction is Direction.NONE:
             raise SuiteProblem(path, f"'{metric}' has no better direction; choose one of: {ranked}")
-    if report.success is not None and report.success.metric not in OUTPUTS:
-        raise SuiteProblem(
-            ("report", "success", "metric"),
-            f"'{short(report.success.metric)}' is not a result key of any metric; choose one of: {ranked}",
-        )
+    for path, metric in recorded.items():
+        if metric not in OUTPUTS:
+            raise SuiteProblem(
+                path, f"'{short(metric)}' is not a result key of any metric; choose one of: {ranked}"
+            )
 
 
 def check_family(model: ComponentSpec, loss: ComponentSpec) -> None:
