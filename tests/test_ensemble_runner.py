@@ -27,7 +27,7 @@ from genbench.runner.ensembles import (
     longest_first,
     member_bytes,
 )
-from genbench.runner.executors import ProcessPoolRunner
+from genbench.runner.executors.pool import ProcessPoolRunner
 from genbench.spec import ComponentSpec, Trial
 from genbench.store import RunStore
 from genbench.suite import load_suite

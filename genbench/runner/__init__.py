@@ -24,8 +24,11 @@ from genbench.code_identity import CodeIdentity, code_identities, genbench_sourc
 from genbench.errors import GenbenchError
 from genbench.records import DONE_STATUSES, RunInfo, RunSettings, TrialRecord, TrialStatus
 from genbench.runner.batch import TrialBatch
+from genbench.runner.devices import resolve_device
 from genbench.runner.ensembles import ensemble_setting, form_ensembles, longest_first
-from genbench.runner.executors import Executor, InlineExecutor, ProcessPoolRunner
+from genbench.runner.executors import Executor
+from genbench.runner.executors.inline import InlineExecutor
+from genbench.runner.executors.pool import ProcessPoolRunner
 from genbench.runner.interrupts import interrupt_flag
 from genbench.runner.progress import SuiteProgress, trial_label
 from genbench.spec import Trial
@@ -34,20 +37,6 @@ from genbench.store import HOLDER_FILE, LOCK_FILE, TRIALS_DIR, DamagedFile, RunS
 if TYPE_CHECKING:
     # the runner is handed a loaded suite: it reads no YAML (the suite stage sits above it)
     from genbench.suite import Suite
-
-DEVICES = ("auto", "cpu", "cuda")
-
-
-def resolve_device(device: str) -> str:
-    import torch
-
-    if device not in DEVICES and not device.startswith("cuda:"):
-        raise GenbenchError(f"unknown device '{device}'; allowed: {', '.join(DEVICES)} or cuda:N")
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise GenbenchError("--device cuda was asked for, but torch sees no CUDA device; use --device cpu")
-    return device
 
 
 def default_run_dir(suite: Suite, results_root: Path = Path("results")) -> Path:

@@ -20,6 +20,7 @@ from pathlib import Path
 from genbench.clock import utc_now
 from genbench.code_identity import CodeIdentity
 from genbench.records import TrialRecord, TrialStatus
+from genbench.runner.devices import resolve_device
 from genbench.runner.interrupts import interrupted_by_signal
 from genbench.spec import Trial
 from genbench.store import RunStore
@@ -39,6 +40,7 @@ class TrialBatch:
     codes: tuple[CodeIdentity, ...]
     suite_name: str
     run_dir: Path
+    #: as the user named it (``auto``, ``cuda``...): resolved by the worker that runs the batch
     device: str
 
     def alone(self) -> list[TrialBatch]:
@@ -64,7 +66,9 @@ def run_batch(
         for trial in batch.trials:
             progress(trial.id, 0, trial.spec.train.steps)
     try:
-        outcomes = run_trials(batch.trials, batch.suite_name, torch.device(batch.device), progress)
+        outcomes = run_trials(
+            batch.trials, batch.suite_name, torch.device(resolve_device(batch.device)), progress
+        )
     except (Exception, SystemExit, KeyboardInterrupt) as error:
         # isolation: one broken trial must not stop the others, whatever it raised
         if isinstance(error, KeyboardInterrupt) and interrupted_by_signal():

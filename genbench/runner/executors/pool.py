@@ -1,7 +1,6 @@
-"""Executors hand batches of trials (each an ensemble trained together) to workers: in this
-process, or a pool of worker processes.
+"""The local executor: a pool of worker processes on this machine.
 
-Both return nothing but what the workers wrote to the store; the caller reads the records back.
+It returns nothing but what the workers wrote to the store; the caller reads the records back.
 Workers report through two callbacks: progress (trial id, steps done, steps in all; every trial
 reports 0 steps when it starts, every member of an ensemble when the ensemble starts) and trial
 done (trial id, status, after its record is written).
@@ -26,7 +25,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from multiprocessing.context import SpawnContext
-from typing import Protocol
 
 from genbench.clock import utc_now
 from genbench.code_identity import CodeIdentity
@@ -38,19 +36,6 @@ from genbench.spec import Trial
 from genbench.store import RunStore
 
 POLL_SECONDS = 0.2
-
-
-class Executor(Protocol):
-    def run(self, batches: Sequence[TrialBatch], progress: TrialProgress, trial_done: TrialDone) -> None: ...
-
-
-class InlineExecutor:
-    """Runs batches one after another in this process: for debugging and the library's tests. A
-    trial that exhausts memory takes this process with it, so the command line never uses it."""
-
-    def run(self, batches: Sequence[TrialBatch], progress: TrialProgress, trial_done: TrialDone) -> None:
-        for batch in batches:
-            run_batch(batch, progress, trial_done)
 
 
 def start_worker(threads: int) -> None:
