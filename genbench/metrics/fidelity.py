@@ -1,9 +1,9 @@
-"""FID, inception score, KID and precision/recall, computed by torch-fidelity on genbench's features.
+"""FID, inception score, KID and precision/recall on genbench's features.
 
-The values are torch-fidelity's own functions applied to features extracted once per evaluation
+FID, IS and KID are torch-fidelity's own functions applied to features extracted once per evaluation
 (``genbench.metrics.features``), so they equal ``torch_fidelity.calculate_metrics`` on the same
-images (tested); genbench adds the choice of extractor, a safe weights file, a reference cache keyed
-on everything the features depend on, and density/coverage on the same features.
+images (tested); genbench adds the choice of extractor, a safe weights file and a reference cache
+keyed on everything the features depend on.
 
 - ``fid``: Frechet distance between Gaussians fitted to the features (Heusel et al. 2017). Biased
   upwards at small sample counts (strongly below ~2,000 samples with Inception's 2,048 features,
@@ -13,8 +13,11 @@ on everything the features depend on, and density/coverage on the same features.
   with ``digits-cnn`` at most 10, with ``stacked-digits-cnn`` at most 1,000.
 - ``kid``: unbiased squared MMD with a cubic polynomial kernel, mean and std over ``subsets``
   random subsets (Binkowski et al. 2018); the subset size is clamped to the sample counts.
-- ``prc``: precision and recall of Kynkaanniemi et al. 2019 (torch-fidelity's), plus density and
-  coverage of Naeem et al. 2020 (``genbench.metrics.prdc``) on the same features.
+- ``prc``: precision and recall of Kynkaanniemi et al. 2019, plus density and coverage of Naeem et
+  al. 2020, on the same features, all four from ``genbench.metrics.prdc``: its distances come in row
+  blocks of bounded memory, where torch-fidelity's precision/recall builds whole N x N matrices
+  (three at the 50,000 samples of the image protocol: about 30 GB). The tests check precision and
+  recall against torch-fidelity's ``prc_features_to_metric`` on the same features.
 
 The extractor is named explicitly in every call: left to itself, torch-fidelity 0.4.0 runs
 Inception for FID/KID and VGG16 for precision/recall and hands one weights path to both.
@@ -34,20 +37,15 @@ import torch
 from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics, fid_statistics_to_metric
 from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
 from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
-from torch_fidelity.metric_prc import KEY_METRIC_PRECISION, KEY_METRIC_RECALL, prc_features_to_metric
 
 from genbench.metrics.base import MetricProtocol, MetricResult
 from genbench.metrics.features import FeatureSpace, LastTensorMemo, feature_space
 from genbench.metrics.keys import (
-    KEY_COVERAGE,
-    KEY_DENSITY,
     KEY_FID,
     KEY_ISC_MEAN,
     KEY_ISC_STD,
     KEY_KID_MEAN,
     KEY_KID_STD,
-    KEY_PRECISION,
-    KEY_RECALL,
 )
 from genbench.metrics.prdc import member_precision_recall_density_coverage
 
@@ -201,23 +199,9 @@ class PrecisionRecall(FidelityMetric):
     def member_values(self, fake: torch.Tensor, reference: torch.Tensor) -> list[dict[str, float]]:
         """Each member's values from its features ``fake`` [E, N, F]."""
         real = self.reference_features(reference)
-        density_coverage = member_precision_recall_density_coverage(
+        return member_precision_recall_density_coverage(
             fake, real, self.k_precision_recall, self.k_density_coverage
         )
-        values = []
-        for member, member_density_coverage in zip(fake, density_coverage, strict=True):
-            precision_recall = prc_features_to_metric(
-                member, real, prc_neighborhood=self.k_precision_recall, save_cpu_ram=False, verbose=False
-            )
-            values.append(
-                {
-                    KEY_PRECISION: precision_recall[KEY_METRIC_PRECISION],
-                    KEY_RECALL: precision_recall[KEY_METRIC_RECALL],
-                    KEY_DENSITY: member_density_coverage[KEY_DENSITY],
-                    KEY_COVERAGE: member_density_coverage[KEY_COVERAGE],
-                }
-            )
-        return values
 
     def settings(self) -> dict[str, Any]:
         return {"k_precision_recall": self.k_precision_recall, "k_density_coverage": self.k_density_coverage}
