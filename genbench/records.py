@@ -79,6 +79,12 @@ class TrialRecord(BaseModel):
     covered_modes: list[ModeSet] = []
     #: the ensemble the trial trained in; None when it ran alone (or failed before training)
     ensemble: EnsembleMembership | None = None
+    #: the steps at which the trial continued from a saved training state (``train.checkpoint_every``),
+    #: in order; empty when it trained in one go. Its timings cover the last run only.
+    resumed_at: list[int] = []
+    #: how many times the run ran the trial to get this record: more than 1 when it failed and
+    #: was run again (`genbench run --retries N`, genbench.runner.retries)
+    attempts: int = 1
     started_at: str
     finished_at: str
 

@@ -5,6 +5,10 @@ filled in), and nothing else; its id is a hash of that content, so a finished tr
 and a changed trial never reuses a stale result. These models are what training and the runner
 take: they know no YAML and no registry (``genbench.suite`` builds and validates them from a suite
 file) and are torch-free.
+
+How a trial is executed (``RunOptions``: checkpoints, a time limit) sits beside its spec in the
+``Trial``, never in it: it does not change what the trial computes, so it changes neither its id nor
+its record's spec.
 """
 
 from __future__ import annotations
@@ -93,8 +97,33 @@ class TrialSpec(StrictModel):
         return hashlib.sha256(content.encode()).hexdigest()[:12]
 
 
+class RunOptions(StrictModel):
+    """How a trial is executed, written in a suite's ``train:`` section but not part of its spec:
+    the same trial with other options computes the same result, so these change neither its id nor
+    its record's spec. Suite-wide: a grid may not vary them."""
+
+    checkpoint_every: int | None = Field(
+        None,
+        ge=1,
+        description="generator updates between saves of a trial's full training state, from which a "
+        "rerun (after a crash, a kill or a preempted job) continues; default: no saves",
+    )
+    timeout: float | None = Field(
+        None,
+        gt=0,
+        description="seconds of wall time for a trial's training and evaluation (an ensemble's, for "
+        "all its members), checked between steps; over it the trial fails (its state saved first with "
+        "checkpoint_every); default: no limit",
+    )
+
+
+#: the keys of a suite's ``train:`` section that are run options, not part of the spec
+RUN_OPTION_KEYS = tuple(RunOptions.model_fields)
+
+
 class Trial(StrictModel):
     id: str
     spec: TrialSpec
+    run_options: RunOptions = RunOptions()
     grid: dict[str, str] = Field(description="grid key -> short readable label of its value")
     grid_columns: dict[str, Any] = Field(description="flattened grid values, e.g. optimizer.lr")

@@ -14,6 +14,9 @@ Layout of one run (``results/<suite>/<run-id>/`` by default)::
         mode_centres.npy        the true mode centres of a 2-D mixture, for figures
         checkpoint.pt           the trained model (genbench.models.checkpoint), loadable by a suite
                                 as {name: pretrained, params: {format: checkpoint, path: ...}}
+        training_state.pt       while a trial with train.checkpoint_every trains (or after it failed):
+                                its full training state, from which a rerun continues
+                                (genbench.train.training_state); removed once its record is written
 
 Every file is written to a temporary name in the same folder and renamed into place, so a crash
 never leaves a half-written record; a record's presence means the trial is done. Files damaged
@@ -49,6 +52,7 @@ CURVES_FILE = "curves.csv"
 SAMPLES_FILE = "samples.npy"
 MODE_CENTRES_FILE = "mode_centres.npy"
 CHECKPOINT_FILE = "checkpoint.pt"
+TRAINING_STATE_FILE = "training_state.pt"
 RUN_FILE = "run.json"
 SUITE_FILE = "suite.yaml"
 RESULTS_FILE = "results.csv"

@@ -237,7 +237,7 @@ def test_an_ensemble_that_fails_runs_its_trials_alone_so_only_the_broken_one_fai
     others finish; each trial reports its start and its end, and its record its code."""
     trials = trials_of("grid: {seed: [0, 1, 2]}")
 
-    def run_trials(members, suite_name, device, progress):
+    def run_trials(members, suite_name, device, progress, **resume):
         if any(trial.spec.seed == 1 for trial in members):
             raise RuntimeError("seed 1 is broken")
         return [finished_outcome(trial, suite_name) for trial in members]

@@ -8,7 +8,11 @@ A remedy acts at one or more of these points, each a method with a default that 
 - ``install``: add to the training step's extension points (``genbench.train.gan.GanHooks``):
   transforms of every discriminator input (instance noise, DiffAugment), hooks after the updates
   (the EMA's averaging), the discriminator the generator's update is computed against (unrolling)
-  and the weights that are evaluated, sampled and checkpointed (the EMA's).
+  and the weights that are evaluated, sampled and checkpointed (the EMA's). What it keeps across
+  steps (an average, a schedule's position, its streams) it adds to ``hooks.stateful``, with a
+  member's state and its inverse (``genbench.train.member_state.MemberStateful``), so that a saved
+  training state (``train.checkpoint_every``) resumes it exactly; state held in the networks
+  (spectral norm's vectors) is saved with them.
 
 The step never asks which remedy it runs: ``genbench.train.gan.gan_step`` builds the trial's
 remedies and lets each install itself. Randomness comes from the members' own seeded streams, one

@@ -38,3 +38,4 @@ class DiffAugment(Remedy):
             return augment(images, self.policy, streams)
 
         hooks.discriminator_inputs.append(augmented)
+        hooks.stateful.append(streams)

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from genbench.remedies.base import Remedy, Training
+from genbench.train.member_state import load_tensors_state, tensors_state
 
 if TYPE_CHECKING:
     from genbench.train.gan import GanHooks
@@ -36,8 +37,10 @@ class GeneratorAverage(Remedy):
         self.decay, self.start_step = decay, start_step
 
     def install(self, hooks: GanHooks, training: Training) -> None:
-        average = WeightAverage(training.networks.generator.member_parameters(), self.decay, self.start_step)
+        generator = training.networks.generator
+        average = WeightAverage(generator.member_parameters(), self.decay, self.start_step, generator.size)
         hooks.after_generator_update.append(average.update)
+        hooks.stateful.append(average)
         hooks.set_evaluated_weights(average.swapped_in, "ema")
 
 
@@ -45,9 +48,12 @@ class WeightAverage:
     """The moving average of ``parameters`` (each with its leading member dimension, elementwise, so
     members never mix), updated after each generator update."""
 
-    def __init__(self, parameters: Sequence[nn.Parameter], decay: float, start_step: int) -> None:
+    def __init__(
+        self, parameters: Sequence[nn.Parameter], decay: float, start_step: int, members: int = 1
+    ) -> None:
         self.parameters = list(parameters)
         self.decay, self.start_step = decay, start_step
+        self.members = members
         self.average = [parameter.detach().clone() for parameter in self.parameters]
         #: generator updates seen
         self.updates = 0
@@ -61,6 +67,14 @@ class WeightAverage:
             torch._foreach_copy_(self.average, weights)
         else:
             torch._foreach_lerp_(self.average, weights, 1 - self.decay)
+
+    def member_state(self, member: int) -> dict[str, Any]:
+        """The member's average and the updates seen (``genbench.train.member_state``)."""
+        return {"average": tensors_state(self.average, member, self.members), "updates": self.updates}
+
+    def load_member_state(self, member: int, state: dict[str, Any]) -> None:
+        load_tensors_state(self.average, member, self.members, state["average"])
+        self.updates = state["updates"]
 
     @contextmanager
     def swapped_in(self) -> Iterator[None]:

@@ -14,7 +14,7 @@ generator update t (constant when ``anneal_steps`` is 0), drawn from each member
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -42,6 +42,7 @@ class InstanceNoise(Remedy):
         noise = NoisyInputs(self, MemberStreams.seeded(training.device, training.seeds, INPUT_NOISE_STREAM))
         hooks.discriminator_inputs.append(noise)
         hooks.after_generator_update.append(noise.count_update)
+        hooks.stateful.append(noise)
 
 
 class NoisyInputs:
@@ -53,6 +54,14 @@ class NoisyInputs:
 
     def count_update(self, generator: nn.Module) -> None:
         self.updates += 1
+
+    def member_state(self, member: int) -> dict[str, Any]:
+        """The member's noise stream and the schedule's position (``genbench.train.member_state``)."""
+        return {"stream": self.streams.member_state(member), "updates": self.updates}
+
+    def load_member_state(self, member: int, state: dict[str, Any]) -> None:
+        self.streams.load_member_state(member, state["stream"])
+        self.updates = state["updates"]
 
     def __call__(self, samples: torch.Tensor) -> torch.Tensor:
         """``samples`` [E, batch, ...] plus each member's noise; unchanged once annealed to 0."""

@@ -7,15 +7,24 @@ ensemble or worker ran it. An ensemble that fails as a whole is run again one tr
 a trial that breaks it fails alone. An exception in a trial running alone becomes a ``failed``
 record and the work goes on; so do ``SystemExit`` and a ``KeyboardInterrupt`` raised by user code,
 which end that trial, not the suite. Only a real interrupt (SIGINT) stops the batch.
+
+A batch run again (after a kill, a preempted job, a timeout) continues its trials from their saved
+training states (``train.checkpoint_every``, ``genbench.train.training_state``). Members of an
+ensemble must train in lockstep, so members saved at different steps (or some never saved) train as
+sub-ensembles, one per step; a trial's state is removed once its record is written. A trial over
+``train.timeout`` is recorded as failed, and with it every member of its ensemble, whose wall time
+it shares.
 """
 
 from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from genbench.clock import utc_now
 from genbench.code_identity import CodeIdentity
@@ -24,6 +33,9 @@ from genbench.runner.devices import resolve_device
 from genbench.runner.interrupts import interrupted_by_signal
 from genbench.spec import Trial
 from genbench.store import RunStore
+
+if TYPE_CHECKING:
+    from genbench.train.training_state import SavedTraining, TrainingStates
 
 #: (trial id, steps done, steps in all); every trial reports (id, 0, steps) when it starts
 TrialProgress = Callable[[str, int, int], None]
@@ -42,33 +54,86 @@ class TrialBatch:
     run_dir: Path
     #: as the user named it (``auto``, ``cuda``...): resolved by the worker that runs the batch
     device: str
+    #: which run of its trials this is: more than 1 for a trial run again after it failed
+    #: (genbench.runner.retries); each record says it
+    attempt: int = 1
 
     def alone(self) -> list[TrialBatch]:
         """Each trial as a batch of its own."""
-        return [
-            replace(self, trials=(trial,), codes=(code,))
-            for trial, code in zip(self.trials, self.codes, strict=True)
-        ]
+        return [self.part([index]) for index in range(len(self.trials))]
+
+    def part(self, indices: Sequence[int]) -> TrialBatch:
+        """The batch of the trials at ``indices``."""
+        return replace(
+            self,
+            trials=tuple(self.trials[index] for index in indices),
+            codes=tuple(self.codes[index] for index in indices),
+        )
 
 
 def run_batch(
     batch: TrialBatch, progress: TrialProgress | None = None, trial_done: TrialDone | None = None
 ) -> list[TrialStatus]:
     """Train the batch's trials together, write each trial's record, and return the statuses in
-    order. An ensemble of several trials that raises is run again one trial at a time."""
+    order. Trials continue from their saved training states, in one sub-ensemble per saved step; an
+    ensemble of several trials that raises is run again one trial at a time."""
+    from genbench.train.training_state import TrainingStates
+
+    state_files = TrainingStates(
+        RunStore(batch.run_dir),
+        {trial.id: code for trial, code in zip(batch.trials, batch.codes, strict=True)},
+    )
+    saved = [state_files.load(trial.id) for trial in batch.trials]
+    by_step: dict[int, list[int]] = defaultdict(list)
+    for index, state in enumerate(saved):
+        by_step[state.step if state is not None else 0].append(index)
+    statuses: dict[str, TrialStatus] = {}
+    for indices in by_step.values():
+        part = batch.part(indices)
+        part_saved = [saved[index] for index in indices]
+        outcome = run_lockstep(part, part_saved, state_files, progress, trial_done)
+        statuses.update(zip((trial.id for trial in part.trials), outcome, strict=True))
+    return [statuses[trial.id] for trial in batch.trials]
+
+
+def run_lockstep(
+    batch: TrialBatch,
+    saved: list[SavedTraining | None],
+    state_files: TrainingStates,
+    progress: TrialProgress | None,
+    trial_done: TrialDone | None,
+) -> list[TrialStatus]:
+    """``run_batch`` of trials that start at one step (their ``saved`` states')."""
     import torch
 
+    from genbench.train.deadline import TrialTimeout
     from genbench.train.trial import run_trials
 
     store = RunStore(batch.run_dir)
     started_at = utc_now()
     if progress is not None:
-        for trial in batch.trials:
-            progress(trial.id, 0, trial.spec.train.steps)
+        for trial, state in zip(batch.trials, saved, strict=True):
+            progress(trial.id, state.step if state is not None else 0, trial.spec.train.steps)
     try:
         outcomes = run_trials(
-            batch.trials, batch.suite_name, torch.device(resolve_device(batch.device)), progress
+            batch.trials,
+            batch.suite_name,
+            torch.device(resolve_device(batch.device)),
+            progress,
+            saved=saved,
+            state_files=state_files,
         )
+    except TrialTimeout as timeout:
+        # the ensemble's wall time ran out: every member fails, its state saved for a rerun
+        records = [
+            failed_record(
+                trial, code, batch.suite_name, f"TrialTimeout: {timeout}", started_at, batch.attempt
+            )
+            for trial, code in zip(batch.trials, batch.codes, strict=True)
+        ]
+        for record in records:
+            store.write_trial(record)
+        return [reported(record, trial_done) for record in records]
     except (Exception, SystemExit, KeyboardInterrupt) as error:
         # isolation: one broken trial must not stop the others, whatever it raised
         if isinstance(error, KeyboardInterrupt) and interrupted_by_signal():
@@ -81,13 +146,16 @@ def run_batch(
             )
             return [status for alone in batch.alone() for status in run_batch(alone, progress, trial_done)]
         (trial,), (code,) = batch.trials, batch.codes
-        record = failed_record(trial, code, batch.suite_name, describe_error(error), started_at)
+        record = failed_record(
+            trial, code, batch.suite_name, describe_error(error), started_at, batch.attempt
+        )
         store.write_trial(record)
         return [reported(record, trial_done)]
     statuses = []
     for code, outcome in zip(batch.codes, outcomes, strict=True):
-        record = outcome.record.model_copy(update={"code": code})
+        record = outcome.record.model_copy(update={"code": code, "attempts": batch.attempt})
         store.write_trial(record, outcome.curves, outcome.samples, outcome.mode_centres, outcome.checkpoint)
+        state_files.remove(record.id)
         statuses.append(reported(record, trial_done))
     return statuses
 
@@ -113,7 +181,7 @@ def describe_error(error: BaseException) -> str:
 
 
 def failed_record(
-    trial: Trial, code: CodeIdentity, suite_name: str, error: str, started_at: str
+    trial: Trial, code: CodeIdentity, suite_name: str, error: str, started_at: str, attempts: int = 1
 ) -> TrialRecord:
     """The record of a trial that failed now."""
     return TrialRecord(
@@ -125,6 +193,7 @@ def failed_record(
         grid_columns=trial.grid_columns,
         error=error,
         code=code,
+        attempts=attempts,
         started_at=started_at,
         finished_at=utc_now(),
     )

@@ -26,6 +26,9 @@ meets them:
   discriminator and its optimizer restored). By default the current discriminator, unchanged.
 - ``evaluated_weights``: the context in which the networks hold the weights that are evaluated,
   sampled and checkpointed (the EMA's average swapped in); by default the trained weights.
+- ``stateful``: what the remedies keep across steps (an EMA's average, the noise schedule's
+  position, their streams), each offering ``genbench.train.member_state.MemberStateful``, so a
+  trial's training state (``train.checkpoint_every``) holds it without the step knowing it.
 
 The generator's objective is the loss's ``generator_loss(fake_logits, real_logits)``: a
 relativistic loss is a new ``GanLoss``, not a new point. A remedy that changes a network itself
@@ -38,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -57,6 +60,7 @@ from genbench.optim import build_optimizer
 from genbench.remedies.base import Training, build_remedies
 from genbench.spec import TrialSpec
 from genbench.train.build import TrialParts
+from genbench.train.member_state import MemberStateful, load_optimizer_state, optimizer_state
 from genbench.train.step import TrainingStep, compile_networks, forward_precision, per_member
 from genbench.train.streams import TrainingStreams
 
@@ -88,6 +92,7 @@ class GanHooks:
     after_generator_update: list[AfterUpdate] = field(default_factory=list)
     generator_opponent: OpponentView = current_discriminator
     evaluated_weights: WeightsContext = nullcontext
+    stateful: list[MemberStateful] = field(default_factory=list)
 
     def set_generator_opponent(self, view: OpponentView, remedy: str) -> None:
         """Let ``remedy`` choose the generator's opponent; two cannot both choose it."""
@@ -143,6 +148,28 @@ class GanStep:
     @property
     def members(self) -> int:
         return self.networks.generator.size
+
+    def member_state(self, member: int) -> dict[str, Any]:
+        """The member's streams, both optimizers' states and its remedies' states."""
+        return {
+            "streams": self.streams.member_state(member),
+            "generator_optimizer": optimizer_state(self.generator_optimizer, member, self.members),
+            "discriminator_optimizer": optimizer_state(self.discriminator_optimizer, member, self.members),
+            "remedies": [holder.member_state(member) for holder in self.hooks.stateful],
+        }
+
+    def load_member_state(self, member: int, state: dict[str, Any]) -> None:
+        self.streams.load_member_state(member, state["streams"])
+        load_optimizer_state(self.generator_optimizer, member, self.members, state["generator_optimizer"])
+        load_optimizer_state(
+            self.discriminator_optimizer, member, self.members, state["discriminator_optimizer"]
+        )
+        if len(state["remedies"]) != len(self.hooks.stateful):
+            raise ValueError(
+                f"a saved state of {len(state['remedies'])} remedies for {len(self.hooks.stateful)}"
+            )
+        for holder, saved in zip(self.hooks.stateful, state["remedies"], strict=True):
+            holder.load_member_state(member, saved)
 
     def real_batch(self) -> torch.Tensor:
         return self.streams.data.sample_each(self.datasets, self.batch_size)
@@ -277,4 +304,5 @@ def gan_step(
         samples_per_step=spec.train.d_steps * spec.train.batch_size,
         compiled=compile_networks(spec.train, device, compiled),
         evaluated_weights=hooks.evaluated_weights,
+        state=step,
     )

@@ -11,6 +11,7 @@ import torch
 
 from genbench.errors import GenbenchError
 from genbench.spec import TrainSpec
+from genbench.train.member_state import MemberStateful
 
 
 @dataclass
@@ -25,6 +26,9 @@ class TrainingStep:
     #: the context in which the networks hold the weights that are evaluated, sampled and
     #: checkpointed: the trained ones by default, an EMA's average (``genbench.remedies.ema``)
     evaluated_weights: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext
+    #: what the step keeps across updates besides the networks (streams, optimizers, remedies),
+    #: per member, for a trial's training state (``genbench.train.training_state``); None: nothing
+    state: MemberStateful | None = None
 
 
 def forward_precision(

@@ -9,7 +9,7 @@ alone, so ensembling does not change what a trial sees.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
@@ -52,6 +52,13 @@ class MemberStreams:
             return datasets[0].sample(n, self.generators[0]).unsqueeze(0)
         return torch.stack([data.sample(n, rng) for data, rng in zip(datasets, self.generators, strict=True)])
 
+    def member_state(self, member: int) -> dict[str, Any]:
+        """Member ``member``'s position in its stream (``genbench.train.member_state``)."""
+        return {"rng": self.generators[member].get_state()}
+
+    def load_member_state(self, member: int, state: dict[str, Any]) -> None:
+        self.generators[member].set_state(state["rng"])
+
     def normal(self, shape: Sequence[int]) -> torch.Tensor:
         return self.draw(lambda g: torch.randn(tuple(shape), generator=g, device=g.device))
 
@@ -74,3 +81,10 @@ class TrainingStreams:
             latent=MemberStreams.seeded(device, seeds, LATENT_STREAM),
             penalty=MemberStreams.seeded(device, seeds, PENALTY_STREAM),
         )
+
+    def member_state(self, member: int) -> dict[str, Any]:
+        return {stream.name: getattr(self, stream.name).member_state(member) for stream in fields(self)}
+
+    def load_member_state(self, member: int, state: dict[str, Any]) -> None:
+        for stream in fields(self):
+            getattr(self, stream.name).load_member_state(member, state[stream.name])

@@ -12,6 +12,12 @@ against the same real samples.
 A GAN trial's remedies (``genbench.remedies``) act at two places here: each member's networks are
 prepared before stacking (spectral norm), and the weights that are evaluated, sampled and
 checkpointed are the ones the training step names (``TrainingStep.evaluated_weights``: an EMA's).
+
+Two run options (``genbench.spec.RunOptions``) act here and never change a result: with
+``checkpoint_every`` each member's full training state is saved on that schedule
+(``genbench.train.training_state``), and an ensemble given its members' saved states continues from
+them; ``timeout`` ends the ensemble with ``TrialTimeout`` when its wall time runs out (its states
+saved first, with ``checkpoint_every``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +54,7 @@ from genbench.registry import import_object
 from genbench.remedies.base import build_remedies
 from genbench.spec import Trial, TrialSpec
 from genbench.train.build import TrialParts, build_trial_parts
+from genbench.train.deadline import Deadline
 from genbench.train.evaluation import (
     DataGroup,
     Evaluation,
@@ -54,10 +62,20 @@ from genbench.train.evaluation import (
     evaluate_ensemble,
     evaluation_steps,
 )
-from genbench.train.loop import Divergence, WindowSignals, train_steps
+from genbench.train.loop import Divergence, LoopState, WindowSignals, train_steps
 from genbench.train.step import TrainingStep
 from genbench.train.streams import EVAL_STREAM, REFERENCE_SEED, MemberStreams, seeded
 from genbench.train.timing import TrainingClock
+from genbench.train.training_state import (
+    SavedTraining,
+    TrainingStates,
+    capture,
+    checkpoint_steps,
+    restore_networks,
+    restore_step,
+    resume_step,
+    resumed_loop,
+)
 
 SAVED_SAMPLES = 2000
 
@@ -123,13 +141,40 @@ class MemberState:
     #: only the latest evaluation is kept: its samples can be large (26,000 images on stacked digits)
     latest: Evaluation | None = None
     diverged_step: int | None = None
+    #: the steps at which the trial continued from a saved training state
+    resumed_at: list[int] = field(default_factory=list)
 
     def diverge(self, step: int) -> None:
         self.diverged_step, self.latest = step, None
 
+    def saved(self) -> dict[str, Any]:
+        """What a training state keeps of it: all but the latest evaluation, which the final
+        step, never saved at, evaluates again."""
+        return {
+            "curves": [point.model_dump() for point in self.curves],
+            "mode_sets": [mode_set.model_dump() for mode_set in self.mode_sets],
+            "diverged_step": self.diverged_step,
+        }
+
+    @classmethod
+    def resumed(cls, saved: SavedTraining) -> MemberState:
+        progress = saved.progress
+        return cls(
+            curves=[CurvePoint(**point) for point in progress["curves"]],
+            mode_sets=[ModeSet(**mode_set) for mode_set in progress["mode_sets"]],
+            diverged_step=progress["diverged_step"],
+            resumed_at=[*saved.resumed_at, saved.step],
+        )
+
 
 def run_trials(
-    trials: Sequence[Trial], suite_name: str, device: torch.device, progress: TrialsProgress | None = None
+    trials: Sequence[Trial],
+    suite_name: str,
+    device: torch.device,
+    progress: TrialsProgress | None = None,
+    *,
+    saved: Sequence[SavedTraining | None] = (),
+    state_files: TrainingStates | None = None,
 ) -> list[TrialOutcome]:
     """Train and evaluate ``trials`` together as one vectorized ensemble; outcomes in their order.
 
@@ -137,17 +182,29 @@ def run_trials(
     built under trial k's seed and fed from trial k's dataset and streams, so its numbers are those
     of trial k run alone (to float tolerance). Raises when the ensemble as a whole fails; a member
     that diverges is recorded so and the others go on.
+
+    ``saved``: the trials' saved training states, all of one step (or none): the ensemble continues
+    from them. ``state_files``: where the trials' states are saved (their run folder), with the run
+    option ``checkpoint_every``; None saves none. Over the run option ``timeout`` it raises
+    ``genbench.train.deadline.TrialTimeout``.
     """
     started_at = utc_now()
+    options = trials[0].run_options
+    deadline = Deadline(options.timeout)
     specs = [trial.spec for trial in trials]
     spec = specs[0]
     check_same_but_seed_and_dataset(specs)
+    saved = list(saved) or [None] * len(trials)
+    resume_from = resume_step(saved)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     members = [build_member(member_spec, device) for member_spec in specs]
     first = members[0]
     if len({tuple(member.dataset.shape) for member in members}) > 1:
         raise GenbenchError("trials trained as one ensemble need datasets of one sample shape")
+    for member, member_saved in zip(members, saved, strict=True):
+        if member_saved is not None:
+            restore_networks(member.networks, member_saved)
     networks = stack_networks([member.networks for member in members])
     seeds = [member_spec.seed for member_spec in specs]
     groups = data_groups(specs, members, device)
@@ -156,29 +213,52 @@ def run_trials(
         lambda rng: first.networks.latents(spec.train.eval_samples, rng)
     )
     schedule = evaluation_steps(spec.train.steps, spec.train.eval_every)
-    states = [MemberState() for _ in trials]
-    alive = list(range(len(trials)))
+    states = [MemberState.resumed(state) if state else MemberState() for state in saved]
+    alive = [member for member, state in enumerate(states) if state.diverged_step is None]
+    start = resumed_loop(saved, device)
+    saves = state_files is not None and options.checkpoint_every is not None
+    checkpoints = checkpoint_steps(spec.train.steps, options.checkpoint_every) if saves else set()
 
     eval_seconds = 0.0
     samples_per_step = 0
     train_started = time.perf_counter()
 
     clock = TrainingClock(device)
+    training_step: TrainingStep | None = None
 
-    def on_progress(step: int) -> None:
-        clock.start(step)  # the first check ends the warm-up
+    def save_states(loop: LoopState) -> None:
+        for index, (trial, member, state) in enumerate(zip(trials, members, states, strict=True)):
+            captured = capture(
+                index, loop, training_step, networks, member.networks, state.saved(), state.resumed_at
+            )
+            state_files.save(trial.id, captured)
+
+    def on_check(loop: LoopState) -> None:
+        clock.start(loop.step)  # the first check ends the warm-up
         if progress is not None:
             for member in alive:
-                progress(trials[member].id, step, spec.train.steps)
+                progress(trials[member].id, loop.step, spec.train.steps)
+        if loop.step >= spec.train.steps:
+            return  # trained: the record follows
+        over = deadline.passed()
+        if loop.step in checkpoints or (over and saves):
+            save_states(loop)
+        if over:
+            raise deadline.timeout(loop.step, spec.train.steps)
 
     execution: dict[str, str] = {}
     evaluated_weights: Callable[[], AbstractContextManager[None]] = nullcontext
-    for event in training_events(spec, seeds, members, networks, device, set(schedule), on_progress):
+    events = training_events(
+        spec, seeds, members, networks, device, set(schedule), on_check, checkpoints, start
+    )
+    for event in events:
         if isinstance(event, TrainingStep):
+            training_step = event
             samples_per_step = event.samples_per_step
             evaluated_weights = event.evaluated_weights
             if spec.train.compile:
                 execution["compiled"] = ", ".join(event.compiled) or "nothing"
+            restore_step(event, saved)
             continue
         if isinstance(event, Divergence):
             for member, step in event.steps.items():
@@ -217,7 +297,9 @@ def run_trials(
         size=len(trials),
         networks=networks,
         first=first,
-        timings=ensemble_timings(spec, clock, train_seconds, eval_seconds, samples_per_step, device),
+        timings=ensemble_timings(
+            spec, clock, train_seconds, eval_seconds, samples_per_step, device, resume_from
+        ),
         environment={**environment(device), "timing": clock.method, **execution},
     )
     group_of = {index: group for group in groups for index in group.members}
@@ -250,10 +332,13 @@ def ensemble_timings(
     eval_seconds: float,
     samples_per_step: int,
     device: torch.device,
+    first_step: int = 0,
 ) -> dict[str, float]:
     """Training and evaluation seconds, peak memory, and (when it trained) the warm-up and the
     samples per second each trial consumed after it; a run too short to have a warm-up is timed
-    whole."""
+    whole. A trial resumed at ``first_step`` (from a saved training state) is timed over this run
+    only: its seconds, warm-up and samples/s cover the steps after ``first_step``, not the runs
+    before it, whose times died with them."""
     timings = {
         KEY_TRAIN_SECONDS: train_seconds,
         KEY_EVAL_SECONDS: eval_seconds,
@@ -262,12 +347,15 @@ def ensemble_timings(
     if not spec.trains:
         return timings
     timed_seconds = clock.seconds()
-    warmup = clock.start_step if clock.start_step is not None and clock.start_step < spec.train.steps else 0
+    started = clock.start_step
+    warmup = started - first_step if started is not None and started < spec.train.steps else 0
     if warmup == 0:
         timed_seconds = train_seconds
     timings[KEY_WARMUP_STEPS] = float(warmup)
     if timed_seconds > 0:
-        timings[KEY_SAMPLES_PER_SECOND] = (spec.train.steps - warmup) * samples_per_step / timed_seconds
+        timings[KEY_SAMPLES_PER_SECOND] = (
+            (spec.train.steps - first_step - warmup) * samples_per_step / timed_seconds
+        )
     return timings
 
 
@@ -303,6 +391,7 @@ def member_outcome(
         environment=shared.environment,
         covered_modes=state.mode_sets,
         ensemble=EnsembleMembership(member=index, size=shared.size) if shared.size > 1 else None,
+        resumed_at=state.resumed_at,
         started_at=shared.started_at,
         finished_at=utc_now(),
     )
@@ -409,10 +498,13 @@ def training_events(
     networks: GanParts | VaeParts,
     device: torch.device,
     schedule: set[int],
-    on_progress: Callable[[int], None],
+    on_check: Callable[[LoopState], None],
+    checkpoints: AbstractSet[int] = frozenset(),
+    start: LoopState | None = None,
 ) -> Iterator[TrainingStep | WindowSignals | Divergence]:
     """The step built (first, when training), then window signals at each evaluation step and
-    members' divergences; step 0 only evaluates. ``on_progress(step)`` at every check."""
+    members' divergences; step 0 only evaluates. ``on_check(state)`` at every check of the loop
+    (``checkpoints`` are checks too); ``start``: the loop's state where it resumes."""
     if not spec.trains:
         yield WindowSignals(step=0, values=[])
         return
@@ -423,5 +515,5 @@ def training_events(
     step = import_object(target)(spec, seeds, members, networks, device)
     yield step
     yield from train_steps(
-        step.step, step.signals, len(seeds), spec.train.steps, schedule, device, on_progress
+        step.step, step.signals, len(seeds), spec.train.steps, schedule, device, on_check, checkpoints, start
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -22,6 +23,7 @@ from genbench.models.parts import VaeParts
 from genbench.optim import build_optimizer
 from genbench.spec import TrialSpec
 from genbench.train.build import TrialParts
+from genbench.train.member_state import load_optimizer_state, optimizer_state
 from genbench.train.step import TrainingStep, compile_networks, forward_precision, per_member
 from genbench.train.streams import TrainingStreams
 
@@ -42,6 +44,20 @@ class VaeStep:
     updates: int = 0
     #: the context of the forward passes: bf16 autocast or none (``train.precision``)
     precision: Callable[[], AbstractContextManager] = nullcontext
+
+    def member_state(self, member: int) -> dict[str, Any]:
+        """The member's streams and optimizer state and the update count (the KL schedule's)."""
+        members = self.networks.encoder.size
+        return {
+            "streams": self.streams.member_state(member),
+            "optimizer": optimizer_state(self.optimizer, member, members),
+            "updates": self.updates,
+        }
+
+    def load_member_state(self, member: int, state: dict[str, Any]) -> None:
+        self.streams.load_member_state(member, state["streams"])
+        load_optimizer_state(self.optimizer, member, self.networks.encoder.size, state["optimizer"])
+        self.updates = state["updates"]
 
     def __call__(self) -> torch.Tensor:
         """Run the update; returns [E, signals] in the order of SIGNALS, batch means."""
@@ -97,4 +113,4 @@ def vae_step(
     compiled = compile_networks(
         spec.train, device, {"encoder": networks.encoder, "decoder": networks.decoder}
     )
-    return TrainingStep(step, SIGNALS, samples_per_step=spec.train.batch_size, compiled=compiled)
+    return TrainingStep(step, SIGNALS, samples_per_step=spec.train.batch_size, compiled=compiled, state=step)
