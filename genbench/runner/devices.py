@@ -11,11 +11,18 @@ from genbench.errors import GenbenchError
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def resolve_device(device: str) -> str:
-    import torch
-
+def check_device_name(device: str) -> str:
+    """``device`` when it names a device (on any machine: nothing is looked up here)."""
     if device not in DEVICES and not device.startswith("cuda:"):
         raise GenbenchError(f"unknown device '{device}'; allowed: {', '.join(DEVICES)} or cuda:N")
+    return device
+
+
+def resolve_device(device: str) -> str:
+    """The device this machine runs ``device`` on: ``auto`` is CUDA where torch sees it."""
+    import torch
+
+    check_device_name(device)
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():

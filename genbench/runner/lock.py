@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from genbench.atomic import write_text_atomically
 from genbench.clock import utc_now
 from genbench.errors import GenbenchError
+from genbench.runner.interrupts import interrupts_deferred
 from genbench.settings import StrictModel
 from genbench.store import HOLDER_FILE, LOCK_FILE, make_run_folder
 
@@ -84,5 +85,7 @@ def hold_run_folder(run_dir: Path, wait: bool, waiting: Callable[[str], None]) -
         write_text_atomically(run_dir / HOLDER_FILE, this_process().model_dump_json() + "\n")
         yield
     finally:
-        (run_dir / HOLDER_FILE).unlink(missing_ok=True)
-        lock.release()
+        # a stop signal now waits until the folder is free and its holder's name gone
+        with interrupts_deferred():
+            (run_dir / HOLDER_FILE).unlink(missing_ok=True)
+            lock.release()

@@ -46,15 +46,29 @@ class SuiteProgress:
         self.progress.update(self.trial_tasks[bar], completed=done)
 
     def trial_done(self, trial_id: str, status: TrialStatus) -> None:
+        self.leave_bar(trial_id)
+        self.progress.advance(self.suite_task)
+        if status is not TrialStatus.FINISHED:
+            self.progress.console.print(f"[yellow]{status.value}[/]: {self.labels[trial_id]}")
+
+    def trial_retried(self, trial_id: str, attempt: int, attempts: int) -> None:
+        """The trial failed and will run again, alone, as attempt ``attempt`` of at most
+        ``attempts``: said, but not counted done (genbench.runner.retries)."""
+        self.leave_bar(trial_id)
+        label = self.labels[trial_id]
+        self.bar_of[trial_id] = f"{label} (attempt {attempt})"
+        self.progress.console.print(
+            f"[yellow]failed[/]: {label}; running it again (attempt {attempt} of {attempts})"
+        )
+
+    def leave_bar(self, trial_id: str) -> None:
+        """The trial no longer runs under its bar; the bar goes with its last running member."""
         bar = self.bar_of[trial_id]
         members = self.running.get(bar, set())
         members.discard(trial_id)
         if not members and bar in self.trial_tasks:
             self.progress.remove_task(self.trial_tasks.pop(bar))
             self.running.pop(bar, None)
-        self.progress.advance(self.suite_task)
-        if status is not TrialStatus.FINISHED:
-            self.progress.console.print(f"[yellow]{status.value}[/]: {self.labels[trial_id]}")
 
 
 def trial_label(trial: Trial) -> str:

@@ -12,6 +12,10 @@ per worker) are run again one at a time in a process of their own, and those who
 again are recorded as failed with its exit status. Trials not yet started go on in a fresh pool.
 So one trial that cannot fit never stops the others, and a rerun of the suite goes on with the
 rest (failed trials are retried, the others are done).
+
+Workers ignore Ctrl-C; an interrupt of the run (SIGINT or SIGTERM) stops every process the executor
+started before it goes on (``genbench.runner.executors.processes``). On a GPU machine each worker is
+pinned to one GPU (``genbench.runner.gpus``).
 """
 
 from __future__ import annotations
@@ -25,26 +29,36 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from multiprocessing.context import SpawnContext
+from multiprocessing.managers import SyncManager
 
 from genbench.clock import utc_now
 from genbench.code_identity import CodeIdentity
 from genbench.errors import GenbenchError
 from genbench.records import TrialStatus
 from genbench.runner.batch import TrialBatch, TrialDone, TrialProgress, failed_record, run_batch
-from genbench.runner.interrupts import install_interrupt_flag
+from genbench.runner.executors.processes import starting_children, stopped_on_error
+from genbench.runner.gpus import pin_to_gpu
 from genbench.spec import Trial
 from genbench.store import RunStore
 
 POLL_SECONDS = 0.2
 
 
-def start_worker(threads: int) -> None:
-    """Worker initializer: share the cores between workers instead of oversubscribing them, and
-    tell a real Ctrl-C apart from a KeyboardInterrupt raised by a trial's code."""
+def start_worker(threads: int, gpu: str | None) -> None:
+    """In a new worker process: leave Ctrl-C to the run (a KeyboardInterrupt here is then always a
+    trial's own), see only its GPU (before torch is imported: CUDA reads the setting when it
+    starts), and share the cores between workers instead of oversubscribing them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pin_to_gpu(gpu)
     import torch
 
     torch.set_num_threads(threads)
-    install_interrupt_flag()
+
+
+def start_pool_worker(threads: int, gpu_slots: queue.Queue | None) -> None:
+    """Pool initializer: every worker gets the same arguments, so each takes its GPU from a queue
+    that holds one GPU per worker."""
+    start_worker(threads, gpu_slots.get() if gpu_slots is not None else None)
 
 
 class _QueueMessages:
@@ -65,8 +79,10 @@ def _run_batch_in_worker(batch: TrialBatch, messages: queue.Queue) -> None:
     run_batch(batch, forward.progress, forward.trial_done)
 
 
-def _run_batch_in_own_process(batch: TrialBatch, messages: queue.Queue, threads: int) -> None:
-    start_worker(threads)
+def _run_batch_in_own_process(
+    batch: TrialBatch, messages: queue.Queue, threads: int, gpu: str | None
+) -> None:
+    start_worker(threads, gpu)
     _run_batch_in_worker(batch, messages)
 
 
@@ -104,37 +120,67 @@ class _Tracker:
 
 
 class ProcessPoolRunner:
-    """A pool of worker processes, each with its share of the cores.
+    """A pool of worker processes, each with its share of the cores and, when ``gpus`` names them,
+    pinned to ``gpus[i]`` (one entry per worker).
 
     Workers are spawned (not forked) so that no torch state is inherited.
     """
 
-    def __init__(self, workers: int, threads_per_worker: int | None = None) -> None:
+    def __init__(self, workers: int, threads_per_worker: int | None = None, gpus: Sequence[str] = ()) -> None:
+        if gpus and len(gpus) != workers:
+            raise ValueError(f"{workers} workers need one GPU each, got {len(gpus)}: {list(gpus)}")
         self.workers = workers
         self.threads = threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
+        self.gpus = list(gpus)
 
     def run(self, batches: Sequence[TrialBatch], progress: TrialProgress, trial_done: TrialDone) -> None:
         context = multiprocessing.get_context("spawn")
-        with context.Manager() as manager:
-            messages = manager.Queue()
-            tracker = _Tracker(progress, trial_done)
-            remaining = list(batches)
-            while remaining:
-                interrupted = self.run_pool(context, remaining, messages, tracker)
-                tracker.drain(messages)
-                remaining = self.recover(context, interrupted, messages, tracker)
+        # the outer stop catches a manager half-started; the inner one stops the workers while the
+        # manager, whose queue they write to, still runs
+        with stopped_on_error():
+            with starting_children():
+                manager = context.Manager()
+            with manager, stopped_on_error():
+                messages = manager.Queue()
+                tracker = _Tracker(progress, trial_done)
+                remaining = list(batches)
+                while remaining:
+                    interrupted = self.run_pool(context, manager, remaining, messages, tracker)
+                    tracker.drain(messages)
+                    remaining = self.recover(context, interrupted, messages, tracker)
+
+    def start_pool(self, context: SpawnContext, manager: SyncManager) -> ProcessPoolExecutor:
+        """A pool whose workers start as ``start_pool_worker`` says; they are started by ``submit``."""
+        gpu_slots = None
+        if self.gpus:
+            gpu_slots = manager.Queue()
+            for gpu in self.gpus:
+                gpu_slots.put(gpu)
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=context,
+            initializer=start_pool_worker,
+            initargs=(self.threads, gpu_slots),
+        )
 
     def run_pool(
-        self, context: SpawnContext, batches: list[TrialBatch], messages: queue.Queue, tracker: _Tracker
+        self,
+        context: SpawnContext,
+        manager: SyncManager,
+        batches: list[TrialBatch],
+        messages: queue.Queue,
+        tracker: _Tracker,
     ) -> list[TrialBatch]:
         """Run ``batches`` in a pool; returns the batches cut short by a worker's death."""
         interrupted = []
-        with ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=start_worker, initargs=(self.threads,)
-        ) as pool:
-            pending: dict[Future, TrialBatch] = {
-                pool.submit(_run_batch_in_worker, batch, messages): batch for batch in batches
-            }
+        with starting_children():
+            pool = self.start_pool(context, manager)
+        # the stop comes first: the pool's own exit waits for its workers to finish their batches
+        with pool, stopped_on_error():
+            with starting_children():
+                pending: dict[Future, TrialBatch] = {
+                    pool.submit(_run_batch_in_worker, batch, messages): batch for batch in batches
+                }
             while pending:
                 finished, _ = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
                 tracker.drain(messages)
@@ -184,8 +230,10 @@ class ProcessPoolRunner:
     def run_alone(
         self, context: SpawnContext, batch: TrialBatch, messages: queue.Queue, tracker: _Tracker
     ) -> int | None:
-        process = context.Process(target=_run_batch_in_own_process, args=(batch, messages, self.threads))
-        process.start()
+        gpu = self.gpus[0] if self.gpus else None
+        process = context.Process(target=_run_batch_in_own_process, args=(batch, messages, self.threads, gpu))
+        with starting_children():
+            process.start()
         while process.is_alive():
             process.join(POLL_SECONDS)
             tracker.drain(messages)
@@ -210,6 +258,8 @@ def record_worker_death(
         f"WorkerDied: {cause} (killed by the system, most likely out of memory: make the batches or "
         "sample counts smaller; or the trial's code ended the process)"
     )
-    RunStore(batch.run_dir).write_trial(failed_record(trial, code, batch.suite_name, message, utc_now()))
+    RunStore(batch.run_dir).write_trial(
+        failed_record(trial, code, batch.suite_name, message, utc_now(), batch.attempt)
+    )
     tracker.finished.add(trial.id)
     tracker.trial_done(trial.id, TrialStatus.FAILED)
