@@ -6,20 +6,27 @@ User errors (``GenbenchError``) are printed without a traceback and exit with co
 
 from __future__ import annotations
 
+import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from genbench.bench import defaults as bench_defaults
 from genbench.limits import DEFAULT_MAX_TRIALS
 
+if TYPE_CHECKING:
+    from genbench.suite import Suite
+
 app = typer.Typer(
     help="Benchmark GANs and VAEs from declarative YAML suites: train across losses, optimizers and "
     "seeds, measure quality, diversity, mode collapse and stability, and report or check the results. "
     "Exit codes: 0 done; 1 a regression (check); 2 unusable input or a run folder in use by another "
-    "run, nothing trained; 3 a trial failed (run: the others ran).",
+    "run, nothing trained; 3 a trial failed (run: the others ran); 130 or 143 a run stopped by "
+    "SIGINT (Ctrl-C) or SIGTERM, its finished trials kept.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -37,6 +44,9 @@ SuiteArgument = Annotated[Path, typer.Argument(help="suite file (YAML), e.g. sui
 
 #: exit codes of every command (README, "Exit codes")
 EXIT_OK, EXIT_REGRESSION, EXIT_UNUSABLE, EXIT_TRIAL_FAILED = 0, 1, 2, 3
+#: a run stopped by a signal exits with 128 + its number, as a shell reports a process the signal
+#: ended: 130 for SIGINT (Ctrl-C), 143 for SIGTERM
+EXIT_SIGNALLED = 128
 
 MaxTrialsOption = Annotated[
     int,
@@ -89,17 +99,46 @@ def run(
             "then run (its finished trials are not trained again); without it such a run is refused (exit 2)"
         ),
     ] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            help="where the trials run: local (worker processes on this machine), slurm (job arrays through "
+            "submitit; pip install 'genbench[slurm]') or ray (Ray tasks; pip install 'genbench[ray]'); "
+            "default: the suite's execution.executor, else local. Trial ids and the run folder do not "
+            "depend on it: a run begun with one executor resumes with another"
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="the Ray cluster to run on (with --executor ray): auto (the one this machine belongs "
+            "to) or HOST:PORT; default: the suite's execution.ray.address, else a single-node Ray started "
+            "for the run"
+        ),
+    ] = None,
+    retries: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="run a trial that failed (its code raised, its worker died, it timed out) again, alone, up "
+            "to N more times in this run; its record counts the attempts",
+        ),
+    ] = 0,
 ) -> None:
     """Train and evaluate every trial of SUITE, write results and the report. Resumes: trials done
     by the same code are skipped. One run per folder at a time: another run into it is refused, or
     waits with --wait. Exit 0: all trials finished or diverged (and the check passed); 1: the check
     found a regression; 2: unusable input, or the folder in use by another run; 3: a trial failed
-    (the rest still ran)."""
+    (the rest still ran); 130/143: stopped by SIGINT (Ctrl-C)/SIGTERM, finished trials kept (run the
+    same command again to resume). Trials run where --executor (or the suite's execution section)
+    says: worker processes here, SLURM job arrays, or Ray tasks; a stop cancels the jobs or tasks."""
     from genbench.errors import GenbenchError
 
     try:
         from genbench.runner import check_run_folder, default_run_dir, run_suite
         from genbench.runner.ensembles import ensemble_setting
+        from genbench.runner.executors import check_available
+        from genbench.runner.interrupts import interrupt_flag
         from genbench.runner.lock import hold_run_folder
         from genbench.suite import load_suite
 
@@ -110,10 +149,16 @@ def run(
         # every option is checked before the run folder is made (its lock file is the first write)
         ensemble_setting(ensemble)
         loaded = load_suite(suite, max_trials=max_trials)
+        execution = loaded.execution.overridden(executor, ray_address)
+        check_available(execution)
         run_dir = out if out is not None else default_run_dir(loaded)
         # before the lock is written into the folder: a folder that is not this suite's stays untouched
         check_run_folder(run_dir, loaded, force)
-        with hold_run_folder(run_dir, wait, waiting=lambda text: typer.echo(text, err=True)):
+        with (
+            exit_on_interrupt(loaded, run_dir, reuse_stale),
+            interrupt_flag(),
+            hold_run_folder(run_dir, wait, waiting=lambda text: typer.echo(text, err=True)),
+        ):
             outcome = run_suite(
                 loaded,
                 run_dir,
@@ -123,6 +168,8 @@ def run(
                 reuse_stale=reuse_stale,
                 force=force,
                 ensemble=ensemble,
+                execution=execution,
+                retries=retries,
             )
             typer.echo(outcome.summary_line(), err=True)
             typer.echo(str(outcome.run_dir / "results.csv"))
@@ -141,6 +188,40 @@ def run(
     if result is not None and result.exit_code == EXIT_REGRESSION:
         raise typer.Exit(EXIT_REGRESSION)
     raise typer.Exit(EXIT_TRIAL_FAILED if outcome.failed else EXIT_OK)
+
+
+@contextmanager
+def exit_on_interrupt(suite: Suite, run_dir: Path, reuse_stale: bool) -> Iterator[None]:
+    """A run stopped by SIGINT or SIGTERM (its workers stopped, the results table of what finished
+    written, the lock released) says what it kept and how to resume, and exits with 128 + the
+    signal's number. A KeyboardInterrupt that no signal raised goes on."""
+    from genbench.runner import trials_kept
+    from genbench.runner.interrupts import ignore_stop_signals, received_signal
+
+    try:
+        yield
+    except KeyboardInterrupt:
+        stop = received_signal()
+        if stop is None:
+            raise
+        ignore_stop_signals()
+        kept = trials_kept(run_dir, suite, reuse_stale)
+        typer.secho(
+            f"interrupted ({stop.name}): {kept} of {len(suite.trials)} trials finished and kept; "
+            f'run "{resume_command(run_dir)}" again to resume',
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
+        raise typer.Exit(EXIT_SIGNALLED + stop) from None
+
+
+def resume_command(run_dir: Path) -> str:
+    """The command as the user typed it, with ``--out`` added when it was not given: a default run
+    folder is named after the suite's content, which an edit changes."""
+    arguments = sys.argv[1:]
+    if not any(argument == "--out" or argument.startswith("--out=") for argument in arguments):
+        arguments = [*arguments, "--out", str(run_dir)]
+    return shlex.join(["genbench", *arguments])
 
 
 @app.command()

@@ -24,13 +24,16 @@ from genbench.code_identity import CodeIdentity, code_identities, genbench_sourc
 from genbench.errors import GenbenchError
 from genbench.records import DONE_STATUSES, RunInfo, RunSettings, TrialRecord, TrialStatus
 from genbench.runner.batch import TrialBatch
-from genbench.runner.devices import resolve_device
+from genbench.runner.devices import check_device_name, resolve_device
 from genbench.runner.ensembles import ensemble_setting, form_ensembles, longest_first
-from genbench.runner.executors import Executor
+from genbench.runner.executors import LOCAL, Executor, build_executor
 from genbench.runner.executors.inline import InlineExecutor
 from genbench.runner.executors.pool import ProcessPoolRunner
-from genbench.runner.interrupts import interrupt_flag
+from genbench.runner.executors.settings import ExecutionSettings
+from genbench.runner.gpus import default_gpu_workers, worker_gpus, workers_phrase
+from genbench.runner.interrupts import interrupt_flag, interrupts_deferred
 from genbench.runner.progress import SuiteProgress, trial_label
+from genbench.runner.retries import check_retries, run_with_retries
 from genbench.spec import Trial
 from genbench.store import HOLDER_FILE, LOCK_FILE, TRIALS_DIR, DamagedFile, RunStore, make_run_folder
 
@@ -46,22 +49,30 @@ def default_run_dir(suite: Suite, results_root: Path = Path("results")) -> Path:
 
 def worker_count(device: str, workers: int | None, in_process: bool) -> int:
     """The workers asked for; by default one worker process per CPU core on the CPU (each trial is
-    small and single-threaded at best), one on a GPU, whose kernels are already parallel; one (this
-    process) when ``in_process``."""
+    small and single-threaded at best), one per GPU on CUDA, whose kernels are already parallel
+    (genbench.runner.gpus); one (this process) when ``in_process``."""
     if in_process:
         return 1
     if workers is not None:
         return workers
-    return (os.cpu_count() or 1) if device == "cpu" else 1
+    return (os.cpu_count() or 1) if device == "cpu" else default_gpu_workers(device)
 
 
-def choose_executor(workers: int, batches: int, in_process: bool) -> Executor:
+def choose_executor(device: str, workers: int, batches: int, in_process: bool) -> Executor:
     """Batches run in worker processes even with one worker, so that a trial killed for memory
     takes only its worker with it; in this process only when asked (``in_process``: debugging, the
-    library's tests). No more workers than batches."""
+    library's tests). No more workers than batches; on CUDA each worker is pinned to a GPU."""
     if in_process:
         return InlineExecutor()
-    return ProcessPoolRunner(max(1, min(workers, batches)))
+    workers = max(1, min(workers, batches))
+    return ProcessPoolRunner(workers, gpus=worker_gpus(device, workers))
+
+
+def executor_phrase(executor: Executor) -> str:
+    """`` with 2 workers on GPUs 0, 1`` for the local pool, for the run's header line."""
+    if isinstance(executor, ProcessPoolRunner):
+        return f" with {workers_phrase(executor.workers, executor.gpus)}"
+    return ""
 
 
 def run_info(suite: Suite, device: str, stale_reused: list[str]) -> RunInfo:
@@ -147,6 +158,28 @@ def sort_trials(
     return TrialSorting(todo, done, stale_rerun, stale_reused, set_aside)
 
 
+def suite_codes(suite: Suite) -> dict[str, CodeIdentity]:
+    """The identity of the code that runs each of the suite's trials, by trial id."""
+    specs = (trial.spec.model_dump(mode="json") for trial in suite.trials)
+    return dict(zip((trial.id for trial in suite.trials), code_identities(specs), strict=True))
+
+
+def trials_kept(run_dir: Path, suite: Suite, reuse_stale: bool) -> int:
+    """How many of the suite's trials a rerun into ``run_dir`` would not train again: those
+    recorded as finished or diverged by the current code (by any code with ``reuse_stale``), their
+    files intact. Reads only: for the message of an interrupted run."""
+    store, codes = RunStore(run_dir), suite_codes(suite)
+    kept = 0
+    for trial in suite.trials:
+        try:
+            record = store.intact_record(trial.id)
+        except DamagedFile:
+            continue
+        if record is not None and record.status in DONE_STATUSES:
+            kept += reuse_stale or record.code == codes[trial.id]
+    return kept
+
+
 def open_run_folder(run_dir: Path, suite: Suite, force: bool, console: Console) -> RunStore:
     """The run folder, made if new, with a damaged run.json set aside; refused as
     ``check_run_folder`` says."""
@@ -200,6 +233,8 @@ def run_suite(
     force: bool = False,
     in_process: bool = False,
     ensemble: str | int = "auto",
+    execution: ExecutionSettings | None = None,
+    retries: int = 0,
 ) -> RunOutcome:
     """Run every trial of the suite not yet done in ``out_dir`` by the current code.
 
@@ -208,24 +243,26 @@ def run_suite(
     to run train in ensembles as ``ensemble`` says (``auto``, ``off`` or at most N members,
     genbench.runner.ensembles); each still gets its own record. Two runs into one folder at once
     would train its trials twice: the caller holds the folder's lock (``genbench.runner.lock``),
-    as `genbench run` does.
+    as `genbench run` does. The trials run where ``execution`` (default: the suite's execution
+    section) says: the local pool, SLURM or Ray (genbench.runner.executors). A trial that fails is
+    run again, alone, up to ``retries`` more times (genbench.runner.retries). A stop signal
+    (SIGINT, SIGTERM) stops every worker, writes the results table of what finished and raises
+    ``KeyboardInterrupt`` (genbench.runner.interrupts).
     """
     if workers is not None and workers < 1:
         raise GenbenchError(f"--workers must be at least 1, got {workers}")
+    check_retries(retries)
     setting = ensemble_setting(ensemble)
-    device = resolve_device(device)
+    execution = execution or suite.execution
+    # the local pool runs here, so its device is this machine's; on a cluster the node that runs a
+    # batch resolves it (a login node without a GPU submits `auto` to GPU nodes)
+    device = resolve_device(device) if execution.executor == LOCAL else check_device_name(device)
     console = console or Console(stderr=True, quiet=quiet)
     #: what changes the meaning of the results is said even when quiet
     notices = Console(stderr=True) if console.quiet else console
     run_dir = Path(out_dir) if out_dir is not None else default_run_dir(suite)
     store = open_run_folder(run_dir, suite, force, notices)
-    codes = dict(
-        zip(
-            (trial.id for trial in suite.trials),
-            code_identities(trial.spec.model_dump(mode="json") for trial in suite.trials),
-            strict=True,
-        )
-    )
+    codes = suite_codes(suite)
     sorting = sort_trials(store, suite.trials, codes, reuse_stale)
     try:
         store.write_run_info(suite.text, run_info(suite, device, sorting.stale_reused))
@@ -239,18 +276,24 @@ def run_suite(
         TrialBatch(tuple(members), tuple(codes[trial.id] for trial in members), suite.name, run_dir, device)
         for members in ensembles
     ]
+    # where the trials run: the suite's execution section unless the caller (the command line) says
+    executor = build_executor(
+        execution,
+        run_dir,
+        lambda: choose_executor(device, workers, len(batches), in_process),
+    )
     console.print(
         f"[bold]{suite.name}[/]: {len(suite.trials)} trials, {sorting.done} already done, "
-        f"running {len(todo)}{ensembles_phrase(batches)} on {device} -> {run_dir}"
+        f"running {len(todo)}{ensembles_phrase(batches)} on {device}{executor_phrase(executor)} -> {run_dir}"
     )
-
-    executor = choose_executor(workers, len(batches), in_process)
     with SuiteProgress(ensembles, quiet, console) as progress, interrupt_flag():
         try:
             if batches:
-                executor.run(batches, progress.trial_step, progress.trial_done)
+                run_with_retries(executor, batches, retries, progress)
         finally:
-            store.write_results_table()
+            # a stop signal in the middle of it waits: the table of what finished is written whole
+            with interrupts_deferred():
+                store.write_results_table()
     return outcome_of(store, suite, sorting.stale_reused)
 
 

@@ -5,6 +5,8 @@ model's, or a ``SuiteProblem`` from the grid or the cross-checks) becomes a ``Su
 file, the line and the key. Its size is bounded before it is built (YAML aliases multiply), every
 number in it must be finite, and each trial of the grid is resolved against the registries into a
 ``genbench.spec.TrialSpec``: component names looked up, parameters validated, defaults filled in.
+The ``train:`` section's run options (``checkpoint_every``, ``timeout``: ``genbench.spec.RunOptions``)
+are taken out of it once for the whole suite: they are no part of a spec, and no grid value.
 """
 
 from __future__ import annotations
@@ -21,8 +23,17 @@ from genbench.catalog import DATASETS, LOSSES, METRICS, MODELS, OPTIMIZERS, PENA
 from genbench.errors import GenbenchError, SuiteError
 from genbench.limits import DEFAULT_MAX_TRIALS
 from genbench.registry import Registry, is_user_reference
+from genbench.runner.executors.settings import ExecutionSettings
 from genbench.settings import CheckSettings, FieldProblem, ReportSettings, StrictModel, short, shown
-from genbench.spec import PRETRAINED_MODEL, ComponentSpec, TrainSpec, Trial, TrialSpec
+from genbench.spec import (
+    PRETRAINED_MODEL,
+    RUN_OPTION_KEYS,
+    ComponentSpec,
+    RunOptions,
+    TrainSpec,
+    Trial,
+    TrialSpec,
+)
 from genbench.suite.checks import (
     check_batch,
     check_evaluations,
@@ -50,7 +61,7 @@ class SuiteHeader(StrictModel):
     description: str = ""
 
 
-SUITE_KEYS = ("name", "description", *TRIAL_KEYS, "grid", "report", "check")
+SUITE_KEYS = ("name", "description", *TRIAL_KEYS, "grid", "report", "check", "execution")
 REQUIRED_KEYS = ("name", "dataset", "model", "metrics")
 
 #: values (scalars, lists, mappings) a suite file may hold, each use of a YAML alias counted again:
@@ -211,14 +222,17 @@ class SuiteLoader:
         )
         report = self.validate_model(ReportSettings, data.get("report"), ("report",))
         check = self.validate_model(CheckSettings, data.get("check"), ("check",))
+        execution = self.validate_model(ExecutionSettings, data.get("execution"), ("execution",))
         grid = read_grid(data.get("grid"))
         grid_keys = [path for key in grid for path in zipped_paths(key)]
         check_report_keys(report, grid_keys)
         check_report_metrics(report)
         check_trial_count(grid, self.max_trials)
+        self.check_no_run_options_in_grid(grid)
         base = {key: data[key] for key in TRIAL_KEYS if key in data}
+        options = self.run_options(base)
         self.check_overridden_base(base, grid_keys)
-        trials = self.expand(base, grid)
+        trials = self.expand(base, grid, options)
         return Suite(
             name=header.name,
             description=header.description.strip(),
@@ -228,7 +242,25 @@ class SuiteLoader:
             trials=tuple(trials),
             report=report,
             check=check,
+            execution=execution,
         )
+
+    def run_options(self, base: dict[str, Any]) -> RunOptions:
+        """The run options of the ``train:`` section (``genbench.spec.RunOptions``), taken out of
+        ``base``: they are not part of any trial's spec."""
+        train = base.get("train")
+        if not isinstance(train, dict):
+            return RunOptions()
+        options = {key: train[key] for key in RUN_OPTION_KEYS if key in train}
+        base["train"] = {key: value for key, value in train.items() if key not in RUN_OPTION_KEYS}
+        return self.validate_model(RunOptions, options, ("train",))
+
+    def check_no_run_options_in_grid(self, grid: dict[str, list[Any]]) -> None:
+        """A run option is how every trial of the suite runs, not a setting a grid compares."""
+        for key in grid:
+            for path in zipped_paths(key):
+                if path.split(".")[0] == "train" and path.split(".")[-1] in RUN_OPTION_KEYS:
+                    raise self.error(("grid", key), run_option_in_grid(path.split(".")[-1]))
 
     def check_finite(self, value: Any, path: Path_) -> None:
         """Every number written in the file is finite, the free-form parameters of user code and
@@ -266,12 +298,18 @@ class SuiteLoader:
                 continue
             validators[key](raw)
 
-    def expand(self, base: dict[str, Any], grid: dict[str, list[Any]]) -> list[Trial]:
+    def expand(self, base: dict[str, Any], grid: dict[str, list[Any]], options: RunOptions) -> list[Trial]:
         trials: dict[str, Trial] = {}
         for point in grid_points(base, grid):
             self.origins = point.origins
             spec = self.resolve_trial(point.raw)
-            trial = Trial(id=spec.trial_id(), spec=spec, grid=point.labels, grid_columns=point.columns)
+            trial = Trial(
+                id=spec.trial_id(),
+                spec=spec,
+                grid=point.labels,
+                grid_columns=point.columns,
+                run_options=options,
+            )
             if trial.id in trials:
                 raise self.error(
                     ("grid",),
@@ -288,6 +326,10 @@ class SuiteLoader:
         context = {"base_dir": str(self.path.parent)}
         dataset = self.component(raw.get("dataset"), DATASETS, ("dataset",), context)
         model = self.component(raw.get("model"), MODELS, ("model",), context)
+        for key in RUN_OPTION_KEYS:
+            # the base's run options were taken out: one here came with a grid value of ``train``
+            if isinstance(raw.get("train"), dict) and key in raw["train"]:
+                raise self.error(("train", key), run_option_in_grid(key))
         train = self.validate_model(TrainSpec, raw.get("train"), ("train",))
         check_evaluations(train)
         seed = self.seed(raw.get("seed", 0))
@@ -400,3 +442,10 @@ class SuiteLoader:
         return tuple(
             self.component(item, REMEDIES, ("remedies", index), context) for index, item in enumerate(raw)
         )
+
+
+def run_option_in_grid(key: str) -> str:
+    return (
+        f"train.{key} is an execution setting of the whole suite, not a grid value (it does not change "
+        "a trial's result); set it once in the suite's train: section"
+    )
