@@ -64,7 +64,11 @@ def run(
     device: Annotated[str, typer.Option(help="auto (CUDA when available), cpu, cuda or cuda:N")] = "auto",
     workers: Annotated[
         int | None,
-        typer.Option(min=1, help="parallel worker processes; default: one per core on CPU, 1 on GPU"),
+        typer.Option(
+            min=1,
+            help="parallel worker processes; default: one per core on the CPU, one per visible GPU "
+            "on CUDA (each pinned to its GPU)",
+        ),
     ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="no progress bars (the summary line is still printed)")
@@ -103,7 +107,7 @@ def run(
         str | None,
         typer.Option(
             help="where the trials run: local (worker processes on this machine), slurm (job arrays through "
-            "submitit; pip install 'genbench[slurm]') or ray (Ray tasks; pip install 'genbench[ray]'); "
+            "submitit; pip install 'genbench\\[slurm]') or ray (Ray tasks; pip install 'genbench\\[ray]'); "
             "default: the suite's execution.executor, else local. Trial ids and the run folder do not "
             "depend on it: a run begun with one executor resumes with another"
         ),
