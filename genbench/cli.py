@@ -199,7 +199,7 @@ def exit_on_interrupt(suite: Suite, run_dir: Path, reuse_stale: bool) -> Iterato
     """A run stopped by SIGINT or SIGTERM (its workers stopped, the results table of what finished
     written, the lock released) says what it kept and how to resume, and exits with 128 + the
     signal's number. A KeyboardInterrupt that no signal raised goes on."""
-    from genbench.runner import trials_kept
+    from genbench.runner import trials_kept, trials_with_saved_state
     from genbench.runner.interrupts import ignore_stop_signals, received_signal
 
     try:
@@ -210,8 +210,10 @@ def exit_on_interrupt(suite: Suite, run_dir: Path, reuse_stale: bool) -> Iterato
             raise
         ignore_stop_signals()
         kept = trials_kept(run_dir, suite, reuse_stale)
+        saved = trials_with_saved_state(run_dir, suite.trials)
+        continued = f", {saved} more saved their training state" if saved else ""
         typer.secho(
-            f"interrupted ({stop.name}): {kept} of {len(suite.trials)} trials finished and kept; "
+            f"interrupted ({stop.name}): {kept} of {len(suite.trials)} trials finished and kept{continued}; "
             f'run "{resume_command(run_dir)}" again to resume',
             err=True,
             fg=typer.colors.YELLOW,

@@ -306,3 +306,14 @@ def test_a_parameter_called_name_is_part_of_the_label():
     mnist = ComponentSpec(name="torchvision", params={"name": "MNIST", "root": "/data"})
     assert label(cifar) == "torchvision(name=CIFAR10, root=/data)"
     assert label(cifar) != label(mnist)
+
+
+def test_a_misspelled_train_key_lists_the_run_options_among_the_allowed_keys(write_suite):
+    """`checkpoint_every` and `timeout` are taken out of `train:` before it is validated as the
+    spec's TrainSpec; a typo of them still lists them, and names the file, line and key."""
+    suite = write_suite(TINY_SUITE.replace("eval_every: 20,", "eval_every: 20, checkpoint_evry: 5,"))
+    with pytest.raises(SuiteError) as raised:
+        load_suite(suite)
+    message = str(raised.value)
+    assert ".yaml:6: train.checkpoint_evry: unknown key 'checkpoint_evry'" in message
+    assert message.endswith("compile, checkpoint_every, timeout")

@@ -381,3 +381,16 @@ def test_the_saved_state_is_plain_data_that_loads_without_pickled_objects(write_
     assert set(payload["networks"]) == {"generator", "discriminator"}
     assert len(payload["training"]["remedies"]) == 2
     assert payload["training"]["remedies"][1]["updates"] == 10
+
+
+def test_the_run_says_how_many_trials_continue_from_saved_states(write_suite, tmp_path):
+    """The header of a rerun and the message of a stopped run count the trials with a saved state."""
+    from genbench.runner import saved_phrase, trials_with_saved_state
+
+    trials = load_suite(write_suite(TINY_SUITE + "grid: {seed: [0, 1, 2]}\n")).trials
+    assert trials_with_saved_state(tmp_path, trials) == 0 and saved_phrase(tmp_path, trials) == ""
+    for trial in trials[:2]:
+        (tmp_path / "trials" / trial.id).mkdir(parents=True)
+        (tmp_path / "trials" / trial.id / TRAINING_STATE_FILE).write_bytes(b"state")
+    assert trials_with_saved_state(tmp_path, trials) == 2
+    assert saved_phrase(tmp_path, trials) == " (2 from saved training states)"

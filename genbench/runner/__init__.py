@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +36,15 @@ from genbench.runner.interrupts import interrupt_flag, interrupts_deferred
 from genbench.runner.progress import SuiteProgress, trial_label
 from genbench.runner.retries import check_retries, run_with_retries
 from genbench.spec import Trial
-from genbench.store import HOLDER_FILE, LOCK_FILE, TRIALS_DIR, DamagedFile, RunStore, make_run_folder
+from genbench.store import (
+    HOLDER_FILE,
+    LOCK_FILE,
+    TRAINING_STATE_FILE,
+    TRIALS_DIR,
+    DamagedFile,
+    RunStore,
+    make_run_folder,
+)
 
 if TYPE_CHECKING:
     # the runner is handed a loaded suite: it reads no YAML (the suite stage sits above it)
@@ -68,11 +77,12 @@ def choose_executor(device: str, workers: int, batches: int, in_process: bool) -
     return ProcessPoolRunner(workers, gpus=worker_gpus(device, workers))
 
 
-def executor_phrase(executor: Executor) -> str:
-    """`` with 2 workers on GPUs 0, 1`` for the local pool, for the run's header line."""
+def executor_phrase(executor: Executor, name: str = LOCAL) -> str:
+    """For the run's header line: `` with 2 workers on GPUs 0, 1`` for the local pool, `` through
+    slurm`` for the executor of that ``name``."""
     if isinstance(executor, ProcessPoolRunner):
         return f" with {workers_phrase(executor.workers, executor.gpus)}"
-    return ""
+    return "" if name == LOCAL else f" through {name}"
 
 
 def run_info(suite: Suite, device: str, stale_reused: list[str]) -> RunInfo:
@@ -180,6 +190,13 @@ def trials_kept(run_dir: Path, suite: Suite, reuse_stale: bool) -> int:
     return kept
 
 
+def trials_with_saved_state(run_dir: Path, trials: Sequence[Trial]) -> int:
+    """How many of ``trials`` have a saved training state in ``run_dir`` (``train.checkpoint_every``):
+    a rerun continues them from it rather than from the start."""
+    store = RunStore(run_dir)
+    return sum((store.trial_dir(trial.id) / TRAINING_STATE_FILE).is_file() for trial in trials)
+
+
 def open_run_folder(run_dir: Path, suite: Suite, force: bool, console: Console) -> RunStore:
     """The run folder, made if new, with a damaged run.json set aside; refused as
     ``check_run_folder`` says."""
@@ -284,7 +301,8 @@ def run_suite(
     )
     console.print(
         f"[bold]{suite.name}[/]: {len(suite.trials)} trials, {sorting.done} already done, "
-        f"running {len(todo)}{ensembles_phrase(batches)} on {device}{executor_phrase(executor)} -> {run_dir}"
+        f"running {len(todo)}{saved_phrase(run_dir, todo)}{ensembles_phrase(batches)} on {device}"
+        f"{executor_phrase(executor, execution.executor)} -> {run_dir}"
     )
     with SuiteProgress(ensembles, quiet, console) as progress, interrupt_flag():
         try:
@@ -295,6 +313,12 @@ def run_suite(
             with interrupts_deferred():
                 store.write_results_table()
     return outcome_of(store, suite, sorting.stale_reused)
+
+
+def saved_phrase(run_dir: Path, todo: Sequence[Trial]) -> str:
+    """`` (3 from saved training states)``, or nothing when every trial starts from scratch."""
+    saved = trials_with_saved_state(run_dir, todo)
+    return f" ({saved} from saved training states)" if saved else ""
 
 
 def ensembles_phrase(batches: list[TrialBatch]) -> str:

@@ -111,9 +111,17 @@ class SuiteLoader:
         return SuiteError(str(self.path), line, dotted(source) or "(top level)", problem)
 
     def validate_model(
-        self, model: type[BaseModel], raw: Any, path: Path_, context: dict[str, Any] | None = None
+        self,
+        model: type[BaseModel],
+        raw: Any,
+        path: Path_,
+        context: dict[str, Any] | None = None,
+        also_allowed: tuple[str, ...] = (),
     ) -> BaseModel:
-        allowed = ", ".join(model.model_fields)
+        """``raw`` as a ``model``; an error names an unknown key with the keys the section allows:
+        the model's and ``also_allowed`` (keys taken out of the section before, such as ``train:``'s
+        run options)."""
+        allowed = ", ".join((*model.model_fields, *also_allowed))
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
@@ -287,7 +295,9 @@ class SuiteLoader:
             "loss": lambda raw: self.component(raw, LOSSES, ("loss",), context),
             "penalty": lambda raw: self.component(raw, PENALTIES, ("penalty",), context),
             "optimizer": lambda raw: self.optimizer(raw, required=False),
-            "train": lambda raw: self.validate_model(TrainSpec, raw, ("train",)),
+            "train": lambda raw: self.validate_model(
+                TrainSpec, raw, ("train",), also_allowed=RUN_OPTION_KEYS
+            ),
             "metrics": lambda raw: self.metrics(raw, context),
             "seed": self.seed,
             "remedies": lambda raw: self.remedies(raw, context),
@@ -330,7 +340,7 @@ class SuiteLoader:
             # the base's run options were taken out: one here came with a grid value of ``train``
             if isinstance(raw.get("train"), dict) and key in raw["train"]:
                 raise self.error(("train", key), run_option_in_grid(key))
-        train = self.validate_model(TrainSpec, raw.get("train"), ("train",))
+        train = self.validate_model(TrainSpec, raw.get("train"), ("train",), also_allowed=RUN_OPTION_KEYS)
         check_evaluations(train)
         seed = self.seed(raw.get("seed", 0))
         if model.name == PRETRAINED_MODEL and train.steps > 0:
