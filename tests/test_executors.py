@@ -219,6 +219,35 @@ def test_the_record_watch_reports_new_records_only(write_suite, tmp_path):
     assert watch.pending == {batch.trials[0].id for batch in batches[2:]}
 
 
+def test_the_record_watch_looks_at_a_bounded_number_of_records_per_poll(write_suite, tmp_path, monkeypatch):
+    """Each poll stats at most LOOKS_PER_POLL pending records, taking the pending trials in turn, so
+    a study of 10,000 trials does not send 10,000 metadata requests a second to a shared file system
+    and every trial is still seen."""
+    from genbench.runner.batch import failed_record
+    from genbench.runner.executors import remote
+
+    monkeypatch.setattr(remote, "LOOKS_PER_POLL", 3)
+    batches = batches_of(write_suite(SUITE), tmp_path)
+    store = RunStore(tmp_path)
+    done = []
+    watch = RecordWatch(store, batches, lambda trial_id, status: done.append(trial_id))
+    looked = []
+    stamp = watch.stamp
+    monkeypatch.setattr(watch, "stamp", lambda trial_id: looked.append(trial_id) or stamp(trial_id))
+    ids = [batch.trials[0].id for batch in batches]
+    watch.poll()  # nothing recorded yet: the first three are looked at
+    assert looked == ids[:3] and done == []
+    for batch in batches:
+        store.write_trial(failed_record(batch.trials[0], batch.codes[0], "tiny", "it failed", "now"))
+    looked.clear()
+    watch.poll()  # the fourth's turn, then the first two again
+    assert looked == [ids[3], ids[0], ids[1]] and done == [ids[3], ids[0], ids[1]]
+    looked.clear()
+    watch.poll()  # one pending trial left: one look
+    assert looked == [ids[2]] and done == [ids[3], ids[0], ids[1], ids[2]]
+    assert watch.pending == set()
+
+
 # -- slurm through submitit's local executor -----------------------------------------------------
 
 
