@@ -6,6 +6,8 @@ gives the same results with the local pool, SLURM (submitit's local executor) an
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
 import textwrap
 import time
 from pathlib import Path
@@ -20,7 +22,8 @@ from genbench.runner.executors.settings import ExecutionSettings
 from genbench.store import RECORD_FILE, RunStore
 from genbench.suite import load_suite
 
-from .conftest import REPO, TINY_SUITE, genbench_process
+from .conftest import GENBENCH, REPO, TINY_SUITE, genbench_process
+from .test_clean_stop import descendants, still_running
 from .test_executors import SUITE, USER_MODULE, batches_of
 
 ray = pytest.importorskip("ray")
@@ -28,6 +31,37 @@ pytest.importorskip("submitit")
 
 RAY = ExecutionSettings(executor="ray", ray={"max_retries": 0})
 SLURM_HERE = ExecutionSettings(executor="slurm", slurm={"cluster": "local", "time_min": 5})
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_ray_run_cleanly_although_ray_init_takes_sigterm_over(write_suite, tmp_path):
+    """`ray.init` installs its own SIGTERM handler, which aborts the process (exit 134, nothing
+    written, tasks left running); the run keeps its own. This test starts no Ray of the module's:
+    `genbench run` starts one of its own, as a user's run without `--ray-address` does."""
+    long_trials = TINY_SUITE.replace("steps: 40", "steps: 1000000").replace("eval_every: 20", "eval_every: 0")
+    suite = write_suite(long_trials + "execution: {executor: ray}\n")
+    process = subprocess.Popen(
+        [GENBENCH, "run", suite, "--out", tmp_path / "run", "--device", "cpu", "-q"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Ray's processes are up below the run, and 10 s on its task is training in a Ray worker
+    started = time.monotonic()
+    while len(descendants(process.pid)) < 3 or time.monotonic() - started < 10:
+        assert process.poll() is None, process.stderr.read()
+        assert time.monotonic() - started < 120, "Ray never started"
+        time.sleep(0.5)
+    processes = descendants(process.pid)
+    process.send_signal(signal.SIGTERM)
+    stderr = process.communicate(timeout=60)[1]
+    assert process.returncode == 143, stderr
+    assert "interrupted (SIGTERM): 0 of 1 trials finished and kept" in stderr
+    assert (tmp_path / "run" / "results.csv").is_file()
+    gone = time.monotonic() + 30
+    while still_running(processes) and time.monotonic() < gone:
+        time.sleep(0.5)
+    assert still_running(processes) == []
 
 
 @pytest.fixture(scope="module")

@@ -88,6 +88,23 @@ def interrupts_deferred() -> Iterator[None]:
             raise KeyboardInterrupt
 
 
+@contextmanager
+def stop_handlers_kept() -> Iterator[None]:
+    """After the block, SIGINT and SIGTERM are handled as before it. For libraries that install
+    their own handlers when they start: ``ray.init`` makes SIGTERM abort the whole process (exit
+    134, no results table written, no tasks cancelled), which would bypass the run's clean stop."""
+    if not in_main_thread():
+        yield
+        return
+    saved = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            if handler is not None:  # None: a handler not set from Python, which cannot be restored
+                signal.signal(signum, handler)
+
+
 def in_main_thread() -> bool:
     """Whether signal handlers may be set here, and signals raised."""
     return threading.current_thread() is threading.main_thread()

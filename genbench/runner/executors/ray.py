@@ -15,6 +15,7 @@ SIGTERM) cancels the tasks (``ray.cancel(force=True)``) and stops Ray if the run
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from genbench.runner.executors.remote import (
     run_batches_remotely,
 )
 from genbench.runner.executors.settings import ExecutionSettings, RaySettings
+from genbench.runner.interrupts import stop_handlers_kept
 from genbench.store import RunStore
 
 ray = import_extra("ray", "ray")
@@ -50,13 +52,18 @@ class RayExecutor:
         Ray (and so stops it). A Ray already initialized in this process (a notebook's, a test's) is used."""
         if ray.is_initialized():
             return False
-        ray.init(
-            # "local": a Ray of its own, not one that `ray start` left running on this machine
-            address=self.settings.address or "local",
-            include_dashboard=False,
-            logging_level="WARNING",
-            configure_logging=True,
-        )
+        if self.settings.address is None:
+            # a Ray of our own reports no usage statistics unless its user asked for them
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        # ray.init makes SIGTERM abort this process: the run's clean stop must keep it
+        with stop_handlers_kept():
+            ray.init(
+                # "local": a Ray of its own, not one that `ray start` left running on this machine
+                address=self.settings.address or "local",
+                include_dashboard=False,
+                logging_level="WARNING",
+                configure_logging=True,
+            )
         return True
 
     def run(self, batches: Sequence[TrialBatch], progress: TrialProgress, trial_done: TrialDone) -> None:
