@@ -27,18 +27,16 @@ import signal
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from multiprocessing.context import SpawnContext
 from multiprocessing.managers import SyncManager
 
 from genbench.clock import utc_now
-from genbench.code_identity import CodeIdentity
 from genbench.errors import GenbenchError
 from genbench.records import TrialStatus
 from genbench.runner.batch import TrialBatch, TrialDone, TrialProgress, failed_record, run_batch
 from genbench.runner.executors.processes import starting_children, stopped_on_error
 from genbench.runner.gpus import pin_to_gpu
-from genbench.spec import Trial
 from genbench.store import RunStore
 
 POLL_SECONDS = 0.2
@@ -110,13 +108,7 @@ class _Tracker:
 
     def unfinished(self, batch: TrialBatch) -> TrialBatch | None:
         indices = [i for i, trial in enumerate(batch.trials) if trial.id not in self.finished]
-        if not indices:
-            return None
-        return replace(
-            batch,
-            trials=tuple(batch.trials[i] for i in indices),
-            codes=tuple(batch.codes[i] for i in indices),
-        )
+        return batch.part(indices) if indices else None
 
 
 class ProcessPoolRunner:
@@ -197,10 +189,11 @@ class ProcessPoolRunner:
     ) -> list[TrialBatch]:
         """Record or isolate the trials a dead worker was running; return the batches still to run."""
         unfinished = [rest for batch in interrupted if (rest := tracker.unfinished(batch)) is not None]
+        #: each trial that had started, as a batch of its own
         suspects = [
-            (batch, trial, code)
+            batch.part([index])
             for batch in unfinished
-            for trial, code in zip(batch.trials, batch.codes, strict=True)
+            for index, trial in enumerate(batch.trials)
             if trial.id in tracker.started
         ]
         if unfinished and not suspects:
@@ -210,21 +203,18 @@ class ProcessPoolRunner:
                 "finished trials are kept, run the suite again to resume"
             )
         if len(suspects) == 1:
-            batch, trial, code = suspects[0]
-            record_worker_death(batch, trial, code, "the worker process running it died", tracker)
+            record_worker_death(suspects[0], "the worker process running it died", tracker)
         else:
-            for batch, trial, code in suspects:
-                alone = replace(batch, trials=(trial,), codes=(code,))
+            for alone in suspects:
                 exit_code = self.run_alone(context, alone, messages, tracker)
-                if trial.id not in tracker.finished:
-                    record_worker_death(batch, trial, code, describe_exit(exit_code), tracker)
-        suspect_ids = {trial.id for _, trial, _ in suspects}
+                if alone.trials[0].id not in tracker.finished:
+                    record_worker_death(alone, describe_exit(exit_code), tracker)
+        suspect_ids = {alone.trials[0].id for alone in suspects}
         remaining = []
         for batch in unfinished:
             keep = [i for i, trial in enumerate(batch.trials) if trial.id not in suspect_ids]
             if keep:
-                trials = tuple(batch.trials[i] for i in keep)
-                remaining.append(replace(batch, trials=trials, codes=tuple(batch.codes[i] for i in keep)))
+                remaining.append(batch.part(keep))
         return remaining
 
     def run_alone(
@@ -251,15 +241,15 @@ def describe_exit(exit_code: int | None) -> str:
     return f"its worker process exited with code {exit_code} before the trial finished"
 
 
-def record_worker_death(
-    batch: TrialBatch, trial: Trial, code: CodeIdentity, cause: str, tracker: _Tracker
-) -> None:
+def record_worker_death(alone: TrialBatch, cause: str, tracker: _Tracker) -> None:
+    """Record the trial of ``alone`` (a batch of one) as failed because its worker died."""
+    (trial,), (code,) = alone.trials, alone.codes
     message = (
         f"WorkerDied: {cause} (killed by the system, most likely out of memory: make the batches or "
         "sample counts smaller; or the trial's code ended the process)"
     )
-    RunStore(batch.run_dir).write_trial(
-        failed_record(trial, code, batch.suite_name, message, utc_now(), batch.attempt)
+    RunStore(alone.run_dir).write_trial(
+        failed_record(trial, code, alone.suite_name, message, utc_now(), alone.attempt)
     )
     tracker.finished.add(trial.id)
     tracker.trial_done(trial.id, TrialStatus.FAILED)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 
 from genbench.clock import utc_now
 from genbench.errors import GenbenchError
@@ -48,11 +47,7 @@ def run_batches_remotely(batches: Sequence[TrialBatch], threads: int) -> dict[st
         statuses.update(recorded)
         rest = [i for i, trial in enumerate(batch.trials) if trial.id not in recorded]
         if rest:
-            remaining = replace(
-                batch,
-                trials=tuple(batch.trials[i] for i in rest),
-                codes=tuple(batch.codes[i] for i in rest),
-            )
+            remaining = batch.part(rest)
             ran = run_batch(remaining)
             statuses.update(
                 {trial.id: status.value for trial, status in zip(remaining.trials, ran, strict=True)}
